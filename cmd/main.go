@@ -1,0 +1,31 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// The nuop binary: one manager, several modes (see --help).
+package main
+
+import (
+	"os"
+
+	// Auth plugins (OIDC, exec, ...) for running against a real cluster's kubeconfig.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
+
+	"kemper.buzz/nuop/internal/app"
+)
+
+func main() {
+	os.Exit(app.Main(os.Args[1:], os.LookupEnv, os.Stderr))
+}

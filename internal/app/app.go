@@ -1,0 +1,242 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package app wires one process: the controller-runtime manager (leader election, probes, metrics,
+// caches, graceful shutdown) and the mode that runs on it.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-logr/zapr"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"kemper.buzz/nuop/internal/health"
+	"kemper.buzz/nuop/internal/options"
+	"kemper.buzz/nuop/internal/procs"
+)
+
+// Exit codes of Main.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+// Main parses args and the environment, sets up logging and runs until SIGTERM or SIGINT. It returns the
+// process exit code.
+func Main(args []string, getenv options.Getenv, stderr io.Writer) int {
+	o, err := options.Parse(args, getenv, stderr)
+	if errors.Is(err, options.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "error: %v\nRun with --help to see the flags.\n", err)
+		return ExitUsage
+	}
+	setupLogging(o, stderr)
+	if err := Run(ctrl.SetupSignalHandler(), o, Hooks{}); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "exiting")
+		return ExitError
+	}
+	return ExitOK
+}
+
+func setupLogging(o *options.Options, stderr io.Writer) {
+	o.Zap.DestWriter = stderr
+	raw := zap.NewRaw(zap.UseFlagOptions(&o.Zap))
+	for _, w := range o.Warnings {
+		raw.Warn(w)
+	}
+	logger := zapr.NewLogger(raw)
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger.WithName("client-go"))
+}
+
+// Hooks let tests reach into a running process; production leaves them empty.
+type Hooks struct {
+	// Config replaces the kubeconfig lookup.
+	Config *rest.Config
+	// Started is called with the supervisor once the manager is built, before it starts.
+	Started func(*procs.Supervisor)
+}
+
+// Run builds the manager for o.Mode and runs it until ctx ends. It returns nil after a clean shutdown.
+func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
+	setupLog := ctrl.Log.WithName("setup")
+	cfg := hooks.Config
+	if cfg == nil {
+		var err error
+		if cfg, err = restConfig(o.Kubeconfig); err != nil {
+			return fmt.Errorf("finding the API server: %w", err)
+		}
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+
+	metricsOpts, certWatcher, err := metricsServerOptions(o)
+	if err != nil {
+		return err
+	}
+	shutdownTimeout := o.GracefulShutdownTimeout()
+	mgrOpts := ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsOpts,
+		// The probes are served by internal/health, on more paths than controller-runtime's server has.
+		HealthProbeBindAddress:  "0",
+		LeaderElection:          o.LeaderElect,
+		LeaderElectionID:        o.LeaderElectionID,
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		// Released only after every runnable has returned, so no child process outlives the lease.
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &shutdownTimeout,
+	}
+	if len(o.WatchNamespaces) > 0 {
+		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range o.WatchNamespaces {
+			mgrOpts.Cache.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
+	if err != nil {
+		if o.LeaderElect && strings.Contains(err.Error(), "leader election namespace") {
+			return fmt.Errorf("leader election needs a namespace out of a cluster: set --leader-election-namespace, "+
+				"LEADER_ELECTION_NAMESPACE or POD_NAMESPACE (%w)", err)
+		}
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if certWatcher != nil {
+		if err := mgr.Add(certWatcher); err != nil {
+			return err
+		}
+	}
+
+	supervisor := procs.NewSupervisor(o.MaxScriptTimeout)
+	if err := mgr.Add(supervisor); err != nil {
+		return err
+	}
+
+	probes := health.NewServer()
+	probes.AddLivenessCheck("ping", healthz.Ping)
+	probes.AddReadinessCheck("caches", health.CacheSynced(mgr.GetCache().WaitForCacheSync))
+	loaded := health.NewGate(string(o.Mode) + " mode is starting")
+	probes.AddReadinessCheck("loaded", loaded.Check)
+	if o.ProbeAddr != "0" && o.ProbeAddr != "" {
+		server, err := probes.Runnable(o.ProbeAddr)
+		if err != nil {
+			return fmt.Errorf("serving probes on %s: %w", o.ProbeAddr, err)
+		}
+		if err := mgr.Add(server); err != nil {
+			return err
+		}
+	}
+
+	if err := setupMode(mgr, o, loaded); err != nil {
+		return err
+	}
+	if hooks.Started != nil {
+		hooks.Started(supervisor)
+	}
+
+	setupLog.Info("starting", "mode", o.Mode, "leaderElection", o.LeaderElect, "probes", o.ProbeAddr,
+		"metrics", o.MetricsAddr, "watchNamespaces", o.WatchNamespaces)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("running the manager: %w", err)
+	}
+	setupLog.Info("stopped cleanly")
+	return nil
+}
+
+// restConfig loads an explicit kubeconfig, else what controller-runtime finds ($KUBECONFIG, in-cluster,
+// ~/.kube/config).
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		return ctrl.GetConfig()
+	}
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}, &clientcmd.ConfigOverrides{}).ClientConfig()
+}
+
+// setupMode registers what the mode runs. The gate opens once it is loaded; until then /readyz says why.
+func setupMode(mgr manager.Manager, o *options.Options, loaded *health.Gate) error {
+	switch o.Mode {
+	case options.ModeManager:
+		// Others-group runnables start after the caches have synced: the manager is loaded then.
+		return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+			loaded.Open()
+			<-ctx.Done()
+			return nil
+		}))
+	default:
+		// The script engine, managed mode and the source fetcher are separate pieces of work; until they
+		// exist, these modes stay up and say so on /readyz rather than crash-looping.
+		reason := fmt.Sprintf("%s mode has nothing to run: it is not part of this build yet", o.Mode)
+		loaded.Close(reason)
+		ctrl.Log.WithName("setup").Error(errors.New(reason), "staying up, not ready", "mode", o.Mode)
+		return nil
+	}
+}
+
+// metricsServerOptions is Kubebuilder's secure metrics setup: HTTPS with authentication and
+// authorization through the API server (TokenReview, SubjectAccessReview), HTTP/2 off unless asked.
+func metricsServerOptions(o *options.Options) (metricsserver.Options, *certwatcher.CertWatcher, error) {
+	var tlsOpts []func(*tls.Config)
+	if !o.EnableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	opts := metricsserver.Options{
+		BindAddress:   o.MetricsAddr,
+		SecureServing: o.MetricsSecure,
+		TLSOpts:       tlsOpts,
+	}
+	if o.MetricsSecure {
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	if o.MetricsCertPath == "" {
+		return opts, nil, nil
+	}
+	watcher, err := certwatcher.New(
+		filepath.Join(o.MetricsCertPath, o.MetricsCertName),
+		filepath.Join(o.MetricsCertPath, o.MetricsCertKey),
+	)
+	if err != nil {
+		return opts, nil, fmt.Errorf("loading the metrics certificate from %s: %w", o.MetricsCertPath, err)
+	}
+	opts.TLSOpts = append(opts.TLSOpts, func(c *tls.Config) { c.GetCertificate = watcher.GetCertificate })
+	return opts, watcher, nil
+}

@@ -23,8 +23,12 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,34 +86,71 @@ func CacheSynced(waitForSync func(context.Context) bool) healthz.Checker {
 
 // Server serves the probes. Add it to the manager; it starts before the caches and stops last.
 type Server struct {
-	live, ready healthz.Handler
+	live, ready checks
 }
 
 // NewServer returns a server with no checks; a probe with no checks answers ok.
 func NewServer() *Server {
-	return &Server{
-		live:  healthz.Handler{Checks: map[string]healthz.Checker{}},
-		ready: healthz.Handler{Checks: map[string]healthz.Checker{}},
-	}
+	return &Server{live: checks{}, ready: checks{}}
 }
 
 // AddLivenessCheck adds a named liveness check. Call before the manager starts.
-func (s *Server) AddLivenessCheck(name string, c healthz.Checker) { s.live.Checks[name] = c }
+func (s *Server) AddLivenessCheck(name string, c healthz.Checker) { s.live[name] = c }
 
 // AddReadinessCheck adds a named readiness check. Call before the manager starts.
-func (s *Server) AddReadinessCheck(name string, c healthz.Checker) { s.ready.Checks[name] = c }
+func (s *Server) AddReadinessCheck(name string, c healthz.Checker) { s.ready[name] = c }
 
 // Handler routes /healthz, /health, /readyz and /ready, with the per-check sub-paths (/readyz/<check>).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for path, h := range map[string]http.Handler{
-		"/healthz": &s.live, "/health": &s.live,
-		"/readyz": &s.ready, "/ready": &s.ready,
+		"/healthz": s.live, "/health": s.live,
+		"/readyz": s.ready, "/ready": s.ready,
 	} {
 		mux.Handle(path, http.StripPrefix(path, h))
 		mux.Handle(path+"/", http.StripPrefix(path, h))
 	}
 	return mux
+}
+
+// checks answers 200 when every check passes and 503 otherwise, listing each check with its reason.
+// Unlike controller-runtime's healthz handler it does not withhold reasons: they are ours (a mode saying
+// it has nothing loaded, say) and the point of a probe a person reads.
+type checks map[string]healthz.Checker
+
+func (c checks) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	names := make([]string, 0, len(c))
+	if only := strings.Trim(req.URL.Path, "/"); only != "" {
+		if _, ok := c[only]; !ok {
+			http.NotFound(w, req)
+			return
+		}
+		names = append(names, only)
+	} else {
+		for name := range c {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+	}
+	var body strings.Builder
+	failed := false
+	for _, name := range names {
+		if err := c[name](req); err != nil {
+			failed = true
+			fmt.Fprintf(&body, "[-]%s failed: %v\n", name, err)
+		} else {
+			fmt.Fprintf(&body, "[+]%s ok\n", name)
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if failed {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		body.WriteString("not ok\n")
+	} else {
+		body.WriteString("ok\n")
+	}
+	_, _ = io.WriteString(w, body.String())
 }
 
 // Runnable returns the manager runnable serving the probes on addr.

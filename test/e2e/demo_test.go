@@ -1,0 +1,80 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+
+	"kemper.buzz/nuop/test/utils"
+)
+
+var _ = Describe("make demo's program", func() {
+	It("brings up a control plane and the manager, prints working commands, and leaves nothing behind on Ctrl-C", func() {
+		root, err := utils.RepoRoot()
+		Expect(err).NotTo(HaveOccurred())
+		assets, err := utils.EnvtestAssets()
+		Expect(err).NotTo(HaveOccurred())
+		kubectl, err := utils.Tool("kubectl")
+		Expect(err).NotTo(HaveOccurred())
+		kustomize, err := utils.Tool("kustomize")
+		Expect(err).NotTo(HaveOccurred())
+		demoBin := filepath.Join(GinkgoT().TempDir(), "demo")
+		build := exec.Command("go", "build", "-o", demoBin, "./hack/demo")
+		build.Dir = root
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		cmd := exec.Command(demoBin, "--assets", assets, "--manager", managerBin, "--kubectl", kubectl,
+			"--kustomize", kustomize, "--crds", filepath.Join(root, "config/crd/bases"),
+			"--samples", filepath.Join(root, "config/samples"))
+		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { session.Kill() })
+
+		Eventually(session.Out).WithTimeout(2 * time.Minute).Should(gbytes.Say("manager ready"))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("Press Ctrl-C"))
+		printed := string(session.Out.Contents())
+		apiPort := regexp.MustCompile(`API server at https://127\.0\.0\.1:(\d+)`).FindStringSubmatch(printed)
+		Expect(apiPort).To(HaveLen(2), printed)
+		kc := regexp.MustCompile(`--kubeconfig (\S+)`).FindStringSubmatch(printed)
+		Expect(kc).To(HaveLen(2), printed)
+
+		// The printed commands work as printed: the manager holds its lease on the demo's API server.
+		get := exec.Command(kubectl, "--kubeconfig", kc[1], "-n", "default", "get", "lease",
+			"manager.nuop.kemper.buzz", "-o", "jsonpath={.spec.holderIdentity}")
+		holder, err := get.Output()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(holder)).NotTo(BeEmpty())
+		Expect(processesMatching(kc[1])).NotTo(BeEmpty(), "the manager runs with the demo's kubeconfig")
+
+		session.Interrupt()
+		Eventually(session).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))
+		Expect(processesMatching(kc[1])).To(BeEmpty(), "the manager is gone")
+		Expect(processesMatching("--secure-port="+apiPort[1])).To(BeEmpty(), "kube-apiserver is gone")
+		_, err = os.Stat(filepath.Dir(kc[1]))
+		Expect(os.IsNotExist(err)).To(BeTrue(), "the temporary directory is removed")
+	})
+})

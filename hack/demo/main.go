@@ -214,7 +214,7 @@ func stopManager(manager *exec.Cmd, exited chan error) {
 		}
 	case <-time.After(3 * time.Minute):
 		_ = manager.Process.Kill()
-		<-exited
+		fmt.Fprintf(os.Stderr, "demo: the manager did not stop within 3 minutes and was killed: %v\n", <-exited)
 	}
 }
 

@@ -134,7 +134,7 @@ func TestGrandchildrenGoWhenTheLeaderExits(t *testing.T) {
 
 func TestPeakCountsConcurrentChildren(t *testing.T) {
 	s := NewSupervisor(time.Second)
-	var children []*Child
+	children := make([]*Child, 0, 3)
 	for range 3 {
 		c, err := s.Spawn(exec.Command("sleep", "0.2"))
 		if err != nil {

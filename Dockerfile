@@ -58,7 +58,9 @@ COPY --from=kubectl /bin/kubectl /usr/local/bin/kubectl
 # HOME must be writable by any UID (pods may set runAsUser); /tmp is world-writable, and config/ mounts
 # an emptyDir there for read-only root filesystems.
 ENV HOME=/tmp
-# Standard mode loads scripts from /scripts (--script-path / NUOP_SCRIPT_PATH).
+# Standard mode loads scripts from /scripts (--script-path / NUOP_SCRIPT_PATH). The examples ship there,
+# as nuop's image shipped its own; a derived image replaces or adds to them (COPY scripts/ /scripts/).
+COPY scripts/ /scripts/
 WORKDIR /scripts
 USER 65532:65532
 

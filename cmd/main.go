@@ -27,5 +27,5 @@ import (
 )
 
 func main() {
-	os.Exit(app.Main(os.Args[1:], os.LookupEnv, os.Stderr))
+	os.Exit(app.Main(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -40,12 +41,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"kemper.buzz/nuop/internal/engine"
 	"kemper.buzz/nuop/internal/health"
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/procs"
+	"kemper.buzz/nuop/internal/script"
+	"kemper.buzz/nuop/internal/standard"
 )
 
 // Exit codes of Main.
@@ -56,8 +61,16 @@ const (
 )
 
 // Main parses args and the environment, sets up logging and runs until SIGTERM or SIGINT. It returns the
-// process exit code.
-func Main(args []string, getenv options.Getenv, stderr io.Writer) int {
+// process exit code. `manager finalizers release` and `manager script test` are commands of their own.
+func Main(args []string, getenv options.Getenv, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "finalizers":
+			return finalizersMain(ctrl.SetupSignalHandler(), args[1:], stdout, stderr)
+		case "script":
+			return scriptTestMain(ctrl.SetupSignalHandler(), args[1:], stdout, stderr)
+		}
+	}
 	o, err := options.Parse(args, getenv, stderr)
 	if errors.Is(err, options.ErrHelp) {
 		return ExitOK
@@ -166,7 +179,7 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 		}
 	}
 
-	if err := setupMode(mgr, o, loaded); err != nil {
+	if err := setupMode(mgr, o, modeDeps{supervisor: supervisor, probes: probes, loaded: loaded}); err != nil {
 		return err
 	}
 	if hooks.Started != nil {
@@ -192,24 +205,64 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}, &clientcmd.ConfigOverrides{}).ClientConfig()
 }
 
+// modeDeps is what every mode gets from the process.
+type modeDeps struct {
+	supervisor *procs.Supervisor
+	probes     *health.Server
+	loaded     *health.Gate
+}
+
 // setupMode registers what the mode runs. The gate opens once it is loaded; until then /readyz says why.
-func setupMode(mgr manager.Manager, o *options.Options, loaded *health.Gate) error {
+func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	switch o.Mode {
 	case options.ModeManager:
 		// Others-group runnables start after the caches have synced: the manager is loaded then.
 		return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-			loaded.Open()
+			deps.loaded.Open()
 			<-ctx.Done()
 			return nil
 		}))
+	case options.ModeStandard:
+		return setupStandard(mgr, o, deps)
 	default:
-		// The script engine, managed mode and the source fetcher are separate pieces of work; until they
-		// exist, these modes stay up and say so on /readyz rather than crash-looping.
+		// Managed mode and the source fetcher are separate pieces of work; until they exist, these modes
+		// stay up and say so on /readyz rather than crash-looping.
 		reason := fmt.Sprintf("%s mode has nothing to run: it is not part of this build yet", o.Mode)
-		loaded.Close(reason)
+		deps.loaded.Close(reason)
 		ctrl.Log.WithName("setup").Error(errors.New(reason), "staying up, not ready", "mode", o.Mode)
 		return nil
 	}
+}
+
+// setupStandard runs every script under --script-path, reloading on change.
+func setupStandard(mgr manager.Manager, o *options.Options, deps modeDeps) error {
+	runner := script.NewRunner(deps.supervisor, o.MaxScriptProcesses)
+	eng, err := engine.New(mgr, runner, engine.Options{
+		Instance:         o.Instance,
+		MaxScriptTimeout: o.MaxScriptTimeout,
+		Registry:         crmetrics.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(eng); err != nil {
+		return err
+	}
+	deps.loaded.Close("loading scripts from " + o.ScriptPath)
+	loader := &standard.Loader{
+		Root:   o.ScriptPath,
+		Loader: &script.Loader{Runner: runner},
+		Engine: eng,
+		Loaded: deps.loaded,
+		Log:    ctrl.Log.WithName("standard"),
+	}
+	deps.probes.AddReadinessCheck("scripts", func(req *http.Request) error {
+		if !eng.Synced(req.Context()) {
+			return errors.New("the caches of the running scripts have not synced yet")
+		}
+		return nil
+	})
+	return mgr.Add(loader)
 }
 
 // metricsServerOptions is Kubebuilder's secure metrics setup: HTTPS with authentication and

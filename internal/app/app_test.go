@@ -113,15 +113,19 @@ var _ = Describe("the manager process", func() {
 		Expect(body).To(ContainSubstring("rest_client_requests_total"))
 	})
 
-	It("stays up but not ready, saying why, in a mode with nothing to run", func() {
-		r := startManager("--mode=standard")
-		Expect(utils.WaitForStatus(r.probes+"/healthz", http.StatusOK, 30*time.Second)).To(Succeed())
-		Consistently(func() int { code, _ := get(r.probes + "/ready"); return code }).
-			WithTimeout(2 * time.Second).Should(Equal(http.StatusServiceUnavailable))
-		_, body := get(r.probes + "/readyz")
-		Expect(body).To(ContainSubstring("standard mode has nothing to run"))
-		Consistently(r.done).WithTimeout(time.Second).ShouldNot(Receive())
-	})
+	DescribeTable("stays up but not ready, saying why, with nothing to run",
+		func(args []string, reason string) {
+			r := startManager(args...)
+			Expect(utils.WaitForStatus(r.probes+"/healthz", http.StatusOK, 30*time.Second)).To(Succeed())
+			Consistently(func() int { code, _ := get(r.probes + "/ready"); return code }).
+				WithTimeout(2 * time.Second).Should(Equal(http.StatusServiceUnavailable))
+			Eventually(func() string { _, body := get(r.probes + "/readyz"); return body }).Should(ContainSubstring(reason))
+			Consistently(r.done).WithTimeout(time.Second).ShouldNot(Receive())
+		},
+		Entry("standard mode with no script root", []string{"--mode=standard", "--script-path=/nonexistent/scripts"},
+			"no script loaded from /nonexistent/scripts: the directory does not exist"),
+		Entry("managed mode, not built yet", []string{"--mode=managed"}, "managed mode has nothing to run"),
+	)
 
 	It("drains on shutdown: no new children, running ones bounded, killed, and only then the lease released", func() {
 		const lease = "shutdown-test.nuop.kemper.buzz"

@@ -33,6 +33,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"kemper.buzz/nuop/internal/script"
 )
 
 // Mode selects what the process runs.
@@ -92,10 +94,12 @@ type Options struct {
 	MetricsCertKey  string
 	EnableHTTP2     bool
 
-	WatchNamespaces  []string
-	MaxScriptTimeout time.Duration
-	KubeAPIQPS       float64
-	KubeAPIBurst     int
+	WatchNamespaces    []string
+	Instance           string
+	MaxScriptProcesses int
+	MaxScriptTimeout   time.Duration
+	KubeAPIQPS         float64
+	KubeAPIBurst       int
 
 	Zap zap.Options
 
@@ -161,6 +165,10 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		"Serve metrics over HTTP/2 too; off by default against HTTP/2 stream cancellation and rapid reset CVEs.")
 	fs.StringVar(&watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces the caches are restricted to (default: all).")
+	fs.StringVar(&o.Instance, "instance", "standard",
+		"Name of this operator instance in the finalizer owners annotation; instances never release each other's objects.")
+	fs.IntVar(&o.MaxScriptProcesses, "max-script-processes", script.DefaultMaxProcesses(),
+		"Most nu processes running at once, across all scripts (a nu run peaks near 25 MiB).")
 	fs.DurationVar(&o.MaxScriptTimeout, "max-script-timeout", DefaultMaxScriptTimeout,
 		"Longest any script run may take; graceful shutdown waits this long plus a margin.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", DefaultKubeAPIQPS, "Client-side rate limit of API server requests per second.")
@@ -237,6 +245,12 @@ func (o *Options) validate(watchNamespaces string) error {
 			return usageErrorf("invalid --watch-namespaces entry %q: %s", ns, strings.Join(errs, "; "))
 		}
 		o.WatchNamespaces = append(o.WatchNamespaces, ns)
+	}
+	if o.MaxScriptProcesses < 1 {
+		return usageErrorf("invalid --max-script-processes %d: must be at least 1", o.MaxScriptProcesses)
+	}
+	if strings.TrimSpace(o.Instance) == "" {
+		return usageErrorf("invalid --instance: must not be empty")
 	}
 	if o.MaxScriptTimeout <= 0 {
 		return usageErrorf("invalid --max-script-timeout %s: must be positive", o.MaxScriptTimeout)

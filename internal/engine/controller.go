@@ -1,0 +1,162 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"kemper.buzz/nuop/internal/script"
+)
+
+// Backoff of a failing object: 1 s doubling, capped at 5 minutes (SCRIPT-PROTOCOL section 3).
+const (
+	backoffBase = time.Second
+	backoffMax  = 5 * time.Minute
+)
+
+// sweepQueue bounds the objects one sweep hands over at once; the rest wait for the next sweep.
+const sweepQueue = 1024
+
+// scriptController is one loaded script running: its own cache (its selectors, its namespace, managed
+// fields stripped) and an unmanaged controller, so that it can be stopped and replaced on reload.
+type scriptController struct {
+	script *script.Script
+	kind   kindInfo
+	cache  cache.Cache
+	rec    *reconciler
+
+	cancel context.CancelFunc
+	// stopped is closed once the cache and the controller have returned: no run of this script is left.
+	stopped chan struct{}
+}
+
+func (e *Engine) newScriptController(s *script.Script, kind kindInfo) (*scriptController, error) {
+	cfg := s.Config
+	ls, err := cfg.LabelSelectorParsed()
+	if err != nil {
+		return nil, err
+	}
+	fs, err := cfg.FieldSelectorParsed()
+	if err != nil {
+		return nil, err
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(kind.gvk)
+	opts := cache.Options{
+		Scheme: e.scheme,
+		Mapper: e.mapper,
+		ByObject: map[client.Object]cache.ByObject{obj: {
+			Label: ls,
+			Field: fs,
+		}},
+		// The cache holds only this script's objects; managed fields are the biggest part of most objects
+		// and scripts never see them.
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
+	if cfg.Namespace != "" {
+		opts.DefaultNamespaces = map[string]cache.Config{cfg.Namespace: {}}
+	}
+	c, err := cache.New(e.config, opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating the cache of script %s: %w", cfg.Name, err)
+	}
+	sc := &scriptController{script: s, kind: kind, cache: c}
+	sc.rec = &reconciler{engine: e, sc: sc, log: e.log.WithValues("script", cfg.Name), own: newOwnWrites(),
+		sweepCh: make(chan event.GenericEvent, sweepQueue)}
+	return sc, nil
+}
+
+// start runs the cache and the controller until stop. It returns once the cache has synced.
+func (sc *scriptController) start(parent context.Context, log logr.Logger) error {
+	cfg := sc.script.Config
+	skip := true
+	ctrl, err := controller.NewUnmanaged("script-"+cfg.Name, controller.Options{
+		Reconciler:              sc.rec,
+		MaxConcurrentReconciles: cfg.Concurrency,
+		// Reloads create a controller of the same name again.
+		SkipNameValidation: &skip,
+		RateLimiter:        workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](backoffBase, backoffMax),
+		Logger:             log,
+	})
+	if err != nil {
+		return err
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(sc.kind.gvk)
+	if err := ctrl.Watch(source.Kind(sc.cache, client.Object(obj), &handler.EnqueueRequestForObject{})); err != nil {
+		return err
+	}
+	if err := ctrl.Watch(source.Channel(sc.rec.sweepCh, &handler.EnqueueRequestForObject{})); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(parent)
+	sc.cancel = cancel
+	sc.stopped = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := sc.cache.Start(ctx); err != nil {
+			log.Error(err, "script cache stopped")
+		}
+	})
+	wg.Go(func() {
+		if err := ctrl.Start(ctx); err != nil && ctx.Err() == nil {
+			log.Error(err, "script controller stopped")
+		}
+	})
+	go func() {
+		wg.Wait()
+		close(sc.stopped)
+	}()
+	syncCtx, syncCancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer syncCancel()
+	if !sc.cache.WaitForCacheSync(syncCtx) {
+		cancel()
+		<-sc.stopped
+		return fmt.Errorf("the cache of script %s did not sync", cfg.Name)
+	}
+	return nil
+}
+
+// stop ends the controller and waits until no run of it is left (runs finish within their time-out).
+func (sc *scriptController) stop() {
+	if sc.cancel == nil {
+		return
+	}
+	sc.cancel()
+	<-sc.stopped
+}
+
+// synced reports whether the cache has synced, without waiting.
+func (sc *scriptController) synced(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	return sc.cache.WaitForCacheSync(ctx)
+}

@@ -1,0 +1,454 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package engine runs loaded scripts as Kubernetes controllers: per script its own cache and an
+// unmanaged controller on unstructured objects of a kind resolved through discovery, finalizers limited
+// to this instance's objects, write-back of what a script prints, events and metrics
+// (SCRIPT-PROTOCOL sections 3 to 6).
+package engine
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	crrecorder "sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"kemper.buzz/nuop/internal/script"
+)
+
+// recheckInterval is how often kinds that are not served yet (CRD not installed) and kinds of running
+// scripts are looked up again in discovery.
+const recheckInterval = 5 * time.Second
+
+// State of a script in the engine.
+type State string
+
+const (
+	// StateReady: the script's controller runs (on the leader) or is loaded (on a standby).
+	StateReady State = "Ready"
+	// StatePending: its kind is not served yet; it starts when the CRD appears.
+	StatePending State = "Pending"
+	// StateFailed: it could not be loaded or started (refused, or an error talking to the API server).
+	StateFailed State = "Failed"
+	// StateDegraded: an edit of it failed to load; its last good version keeps running.
+	StateDegraded State = "Degraded"
+)
+
+// ScriptStatus is what the engine reports about one script.
+type ScriptStatus struct {
+	Name      string
+	Dir       string
+	GVK       string
+	Finalizer string
+	State     State
+	Message   string
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Instance names this engine's objects in the finalizer owners annotation (`standard`, or the
+	// NuOperator's namespace/name).
+	Instance string
+	// MaxScriptTimeout caps every script's own timeout.
+	MaxScriptTimeout time.Duration
+	// Registry receives the metrics.
+	Registry prometheus.Registerer
+}
+
+// Engine runs the scripts it is given. As a manager runnable it needs leader election: only the leader
+// runs controllers; every replica keeps the set of scripts so it can take over.
+type Engine struct {
+	config    *rest.Config
+	scheme    *runtime.Scheme
+	mapper    meta.RESTMapper
+	client    client.Client
+	apiReader client.Reader
+	discovery discovery.DiscoveryInterface
+	metadata  metadata.Interface
+	recorder  crrecorder.EventRecorder
+	runner    *script.Runner
+	metrics   *metrics
+	log       logr.Logger
+
+	instance         string
+	maxScriptTimeout time.Duration
+
+	mu      sync.Mutex
+	desired []*script.Script
+	// failed are scripts that did not load at all; they are reported with the others.
+	failed  []ScriptStatus
+	running map[string]*scriptController
+	status  map[string]ScriptStatus
+	// started is set once Start runs, i.e. on the leader.
+	started bool
+	wake    chan struct{}
+}
+
+// New creates an engine on mgr's connection.
+func New(mgr manager.Manager, runner *script.Runner, opts Options) (*Engine, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	mc, err := metadata.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, err
+	}
+	if err := runner.RegisterMetrics(opts.Registry); err != nil {
+		return nil, err
+	}
+	return &Engine{
+		config:           mgr.GetConfig(),
+		scheme:           mgr.GetScheme(),
+		mapper:           mgr.GetRESTMapper(),
+		client:           mgr.GetClient(),
+		apiReader:        mgr.GetAPIReader(),
+		discovery:        dc,
+		metadata:         mc,
+		recorder:         mgr.GetEventRecorder("nuop"),
+		runner:           runner,
+		metrics:          m,
+		log:              mgr.GetLogger().WithName("engine"),
+		instance:         opts.Instance,
+		maxScriptTimeout: opts.MaxScriptTimeout,
+		running:          map[string]*scriptController{},
+		status:           map[string]ScriptStatus{},
+		wake:             make(chan struct{}, 1),
+	}, nil
+}
+
+// SetScripts makes scripts the set the engine runs: new ones start, removed ones stop (their finalizers
+// released), changed ones are stopped completely before their replacement starts. Scripts must have
+// unique names. failed are scripts that did not load; they are only reported.
+func (e *Engine) SetScripts(scripts []*script.Script, failed []ScriptStatus) {
+	e.mu.Lock()
+	e.desired = slices.Clone(scripts)
+	e.failed = slices.Clone(failed)
+	if !e.started {
+		// A standby reports its scripts as loaded; the leader reports what actually runs.
+		status := map[string]ScriptStatus{}
+		for _, s := range scripts {
+			status[s.Config.Name] = statusOf(s, StateReady, "loaded; runs on the leader")
+		}
+		e.setStatus(status)
+	}
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Statuses returns the state of every script given to SetScripts, sorted by name.
+func (e *Engine) Statuses() []ScriptStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]ScriptStatus, 0, len(e.status))
+	for _, s := range e.status {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b ScriptStatus) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Synced reports whether every running script's cache has synced; true on a standby, which runs none.
+func (e *Engine) Synced(ctx context.Context) bool {
+	e.mu.Lock()
+	running := make([]*scriptController, 0, len(e.running))
+	for _, sc := range e.running {
+		running = append(running, sc)
+	}
+	e.mu.Unlock()
+	for _, sc := range running {
+		if !sc.synced(ctx) {
+			return false
+		}
+	}
+	return true
+}
+
+// NeedLeaderElection: controllers run on the leader only.
+func (e *Engine) NeedLeaderElection() bool { return true }
+
+// Start runs the scripts until ctx ends, then stops every controller and waits for their runs.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	e.started = true
+	e.mu.Unlock()
+	ticker := time.NewTicker(recheckInterval)
+	defer ticker.Stop()
+	for {
+		e.sync(ctx)
+		select {
+		case <-ctx.Done():
+			e.stopAll()
+			return nil
+		case <-e.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+func (e *Engine) stopAll() {
+	e.mu.Lock()
+	running := e.running
+	e.running = map[string]*scriptController{}
+	e.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, sc := range running {
+		wg.Go(sc.stop)
+	}
+	wg.Wait()
+}
+
+// sync brings the running controllers in line with the desired scripts and with what discovery serves.
+func (e *Engine) sync(ctx context.Context) {
+	e.mu.Lock()
+	desired := slices.Clone(e.desired)
+	e.mu.Unlock()
+
+	// Reading discovery fresh each time is how CRDs that appear or disappear are noticed.
+	kinds := map[string]kindInfo{}
+	status := map[string]ScriptStatus{}
+	claimed := map[string]string{} // kind+finalizer -> script that holds it
+	for _, s := range desired {
+		cfg := s.Config
+		info, err := resolveKind(e.discovery, cfg)
+		switch {
+		case err == nil:
+		case isNotServed(err):
+			status[cfg.Name] = statusOf(s, StatePending, err.Error()+"; starts when the kind is served")
+			continue
+		default:
+			status[cfg.Name] = statusOf(s, StateFailed, err.Error())
+			continue
+		}
+		if cfg.Finalizer != "" {
+			key := info.gvk.GroupKind().String() + " " + cfg.Finalizer
+			if other, taken := claimed[key]; taken {
+				status[cfg.Name] = statusOf(s, StateFailed, fmt.Sprintf(
+					"refused: script %s already uses finalizer %s on %s; two scripts would fight over it",
+					other, cfg.Finalizer, info.gvk.Kind))
+				continue
+			}
+			claimed[key] = cfg.Name
+		}
+		kinds[cfg.Name] = info
+	}
+
+	// Stop what is removed, changed, or no longer served, before anything new starts.
+	e.mu.Lock()
+	var toStop []*scriptController
+	var removed []*scriptController
+	for name, sc := range e.running {
+		want := findScript(desired, name)
+		info, ok := kinds[name]
+		if want == nil {
+			removed = append(removed, sc)
+		} else if !ok || !reflect.DeepEqual(want.Config, sc.script.Config) || want.Dir != sc.script.Dir || info != sc.kind {
+			toStop = append(toStop, sc)
+		} else {
+			continue
+		}
+		delete(e.running, name)
+	}
+	e.mu.Unlock()
+	for _, sc := range append(toStop, removed...) {
+		sc.stop()
+	}
+	for _, sc := range removed {
+		e.releaseAll(ctx, sc)
+		e.metrics.forget(sc.script.Config.Name)
+	}
+
+	for _, s := range desired {
+		name := s.Config.Name
+		info, ok := kinds[name]
+		if !ok {
+			continue
+		}
+		e.mu.Lock()
+		_, isRunning := e.running[name]
+		e.mu.Unlock()
+		if isRunning {
+			status[name] = statusOf(s, StateReady, "running")
+			continue
+		}
+		if err := probeFieldSelector(ctx, e.metadata, info, s.Config); err != nil {
+			status[name] = statusOf(s, StateFailed, err.Error())
+			continue
+		}
+		sc, err := e.newScriptController(s, info)
+		if err == nil {
+			err = sc.start(ctx, e.log.WithValues("script", name))
+		}
+		if err != nil {
+			status[name] = statusOf(s, StateFailed, err.Error())
+			continue
+		}
+		e.mu.Lock()
+		e.running[name] = sc
+		e.mu.Unlock()
+		status[name] = statusOf(s, StateReady, "running")
+		e.log.Info("script started", "script", name, "kind", info.gvk.String(), "resource", info.resource.Resource)
+		e.sweep(ctx, sc)
+	}
+
+	e.mu.Lock()
+	e.setStatus(status)
+	e.mu.Unlock()
+}
+
+// setStatus records the scripts' states with the load failures and updates nuop_scripts_loaded. Call
+// with e.mu held.
+func (e *Engine) setStatus(status map[string]ScriptStatus) {
+	for _, f := range e.failed {
+		key := f.Name
+		if key == "" {
+			key = f.Dir
+		}
+		status[key] = f
+	}
+	e.status = status
+	counts := map[string]float64{stateReady: 0, stateFailed: 0}
+	for _, s := range status {
+		if s.State == StateReady {
+			counts[stateReady]++
+		} else {
+			counts[stateFailed]++
+		}
+	}
+	for state, n := range counts {
+		e.metrics.loaded.WithLabelValues(state).Set(n)
+	}
+}
+
+// sweep finds objects of the script's kind that carry its finalizer, added by this instance, but are no
+// longer in its cache (they stopped matching while nothing watched), and hands them to the controller,
+// which applies onUnmatch. Metadata only and paginated, without the selector: the cache cannot know them.
+func (e *Engine) sweep(ctx context.Context, sc *scriptController) {
+	cfg := sc.script.Config
+	if cfg.Finalizer == "" {
+		return
+	}
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		list, err := e.metadata.Resource(sc.kind.resource).List(ctx, opts)
+		if err != nil {
+			e.log.Error(err, "sweep for finalizers left behind failed; it runs again at the next reload", "script", cfg.Name)
+			return
+		}
+		for i := range list.Items {
+			item := &list.Items[i]
+			if !ownsFinalizer(item, cfg.Finalizer, e.instance) {
+				continue
+			}
+			obj := &unstructured.Unstructured{}
+			obj.SetGroupVersionKind(sc.kind.gvk)
+			if err := sc.cache.Get(ctx, client.ObjectKeyFromObject(item), obj); err == nil {
+				continue
+			}
+			sc.rec.enqueue(item)
+		}
+		if list.Continue == "" {
+			return
+		}
+		opts.Continue = list.Continue
+	}
+}
+
+// releaseAll removes a removed script's finalizers from this instance's objects, without running
+// finalize: no code of a script that is gone is ever run, and no object is left undeletable.
+func (e *Engine) releaseAll(ctx context.Context, sc *scriptController) {
+	cfg := sc.script.Config
+	if cfg.Finalizer == "" {
+		return
+	}
+	n, err := ReleaseFinalizers(ctx, e.metadata, e.client,
+		Release{Resource: sc.kind.resource, Kind: sc.kind.gvk, Finalizer: cfg.Finalizer, Instance: e.instance},
+		func(obj client.Object) {
+			e.event(obj, "Normal", ReasonFinalizerReleased, "release",
+				"script %s was removed; finalizer %s released without finalize", cfg.Name, cfg.Finalizer)
+		})
+	if err != nil {
+		e.log.Error(err, "releasing the finalizers of a removed script", "script", cfg.Name, "released", n)
+		return
+	}
+	e.log.Info("released the finalizers of a removed script", "script", cfg.Name, "count", n)
+}
+
+// event records an event on obj; the recorder aggregates repeats into series.
+func (e *Engine) event(obj runtime.Object, eventType, reason, action, note string, args ...any) {
+	e.recorder.Eventf(obj, nil, eventType, reason, action, note, args...)
+}
+
+func statusOf(s *script.Script, state State, msg string) ScriptStatus {
+	return ScriptStatus{
+		Name: s.Config.Name, Dir: s.Dir, GVK: s.Config.GVK().String(),
+		Finalizer: s.Config.Finalizer, State: state, Message: msg,
+	}
+}
+
+func findScript(scripts []*script.Script, name string) *script.Script {
+	for _, s := range scripts {
+		if s.Config.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func objectKey(obj client.Object) types.NamespacedName {
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// queued is what a sweep hands to a controller.
+func (r *reconciler) enqueue(obj client.Object) {
+	select {
+	case r.sweepCh <- event.GenericEvent{Object: obj}:
+	default:
+		r.log.Info("sweep queue full; the object is picked up at the next sweep", "object", objectKey(obj))
+	}
+}

@@ -1,0 +1,383 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"kemper.buzz/nuop/internal/procs"
+	"kemper.buzz/nuop/internal/script"
+)
+
+// Event reasons (SCRIPT-PROTOCOL section 6).
+const (
+	ReasonScriptFailed      = "ScriptFailed"
+	ReasonScriptTimeout     = "ScriptTimeout"
+	ReasonFinalized         = "Finalized"
+	ReasonFinalizerReleased = "FinalizerReleased"
+)
+
+// runAgainNow is the result after a conflict: someone else changed the object, so the script runs again
+// on the new version at once, without the failure backoff.
+var runAgainNow = reconcile.Result{RequeueAfter: 10 * time.Millisecond}
+
+// writeTimeout bounds the API writes after a run; they use a context detached from shutdown, so a
+// script's finished work is written back even while the controller stops.
+const writeTimeout = 30 * time.Second
+
+// reconciler runs one script for the objects of its controller.
+type reconciler struct {
+	engine *Engine
+	sc     *scriptController
+	log    logr.Logger
+	own    *ownWrites
+	// sweepCh carries objects a sweep found to the controller's queue.
+	sweepCh chan event.GenericEvent
+}
+
+func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	cfg := r.sc.script.Config
+	obj := r.newObject()
+	if err := r.sc.cache.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return r.unmatched(ctx, req)
+		}
+		return reconcile.Result{}, err
+	}
+	if r.own.consume(req.NamespacedName, obj.GetResourceVersion()) {
+		// The event of our own finalizer patch, write-back or status update: the run that made it has
+		// already set the next requeue.
+		return reconcile.Result{}, nil
+	}
+
+	if cfg.Finalizer != "" {
+		deleting := obj.GetDeletionTimestamp() != nil
+		switch {
+		case deleting && ownsFinalizer(obj, cfg.Finalizer, r.engine.instance):
+			return r.finalize(ctx, obj, ReasonFinalized)
+		case deleting:
+			// Not ours to finalize; and no finalizer may be added to an object being deleted.
+			return reconcile.Result{}, nil
+		case !slices.Contains(obj.GetFinalizers(), cfg.Finalizer):
+			wctx, cancel := writeContext(ctx)
+			defer cancel()
+			if err := addFinalizer(wctx, r.engine.client, obj, cfg.Finalizer, r.engine.instance); err != nil {
+				if apierrors.IsConflict(err) {
+					return runAgainNow, nil
+				}
+				return reconcile.Result{}, fmt.Errorf("adding finalizer %s: %w", cfg.Finalizer, err)
+			}
+			r.own.add(req.NamespacedName, obj.GetResourceVersion())
+		}
+	}
+	return r.reconcile(ctx, obj)
+}
+
+func (r *reconciler) newObject() *unstructured.Unstructured {
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(r.sc.kind.gvk)
+	return obj
+}
+
+// reconcile runs `reconcile` and acts on its result.
+func (r *reconciler) reconcile(ctx context.Context, obj *unstructured.Unstructured) (reconcile.Result, error) {
+	cfg := r.sc.script.Config
+	res, done, err := r.run(ctx, obj, script.OpReconcile)
+	if done {
+		return reconcile.Result{}, err
+	}
+	switch res.Outcome() {
+	case script.OutcomeUnchanged:
+		return reconcile.Result{RequeueAfter: cfg.RequeueAfterNoop}, nil
+	case script.OutcomeChanged:
+		written, err := r.writeBack(ctx, obj, res.Stdout)
+		if apierrors.IsConflict(err) {
+			// Someone else changed the object while the script ran: run again on the new version, at once.
+			return runAgainNow, nil
+		}
+		if err != nil {
+			r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptFailed, "reconcile",
+				"the object printed by the script could not be written back: %s", apiErrorReason(err))
+			return reconcile.Result{}, err
+		}
+		if !written {
+			r.logOutput(obj, "stdout", res.Stdout)
+		}
+		return reconcile.Result{RequeueAfter: cfg.RequeueAfterChange}, nil
+	default:
+		return reconcile.Result{}, r.failed(obj, script.OpReconcile, res)
+	}
+}
+
+// finalize runs `finalize` and removes the finalizer when it succeeds.
+func (r *reconciler) finalize(ctx context.Context, obj *unstructured.Unstructured, reason string) (reconcile.Result, error) {
+	cfg := r.sc.script.Config
+	res, done, err := r.run(ctx, obj, script.OpFinalize)
+	if done {
+		return reconcile.Result{}, err
+	}
+	if o := res.Outcome(); o != script.OutcomeUnchanged && o != script.OutcomeChanged {
+		return reconcile.Result{}, r.failed(obj, script.OpFinalize, res)
+	}
+	r.logOutput(obj, "stdout", res.Stdout)
+	return r.release(ctx, obj, reason, fmt.Sprintf("finalize of script %s succeeded; finalizer %s removed", cfg.Name, cfg.Finalizer))
+}
+
+// release removes the finalizer without running anything more.
+func (r *reconciler) release(ctx context.Context, obj *unstructured.Unstructured, reason, note string) (reconcile.Result, error) {
+	wctx, cancel := writeContext(ctx)
+	defer cancel()
+	if err := removeFinalizer(wctx, r.engine.client, obj, r.sc.script.Config.Finalizer); err != nil {
+		if apierrors.IsConflict(err) {
+			return runAgainNow, nil
+		}
+		if apierrors.IsNotFound(err) {
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, fmt.Errorf("removing finalizer: %w", err)
+	}
+	r.engine.event(obj, corev1.EventTypeNormal, reason, "finalize", "%s", note)
+	return reconcile.Result{}, nil
+}
+
+// unmatched handles an object the script's cache does not hold: deleted, or no longer matching the
+// selectors. A live read tells which; an object that carries this instance's finalizer gets onUnmatch.
+func (r *reconciler) unmatched(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	cfg := r.sc.script.Config
+	r.own.forget(req.NamespacedName)
+	if cfg.Finalizer == "" {
+		return reconcile.Result{}, nil
+	}
+	obj := r.newObject()
+	if err := r.engine.apiReader.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, err
+	}
+	if !ownsFinalizer(obj, cfg.Finalizer, r.engine.instance) {
+		return reconcile.Result{}, nil
+	}
+	if r.stillMatches(obj) {
+		// The cache has not seen the object yet (or the removal of a label was undone): look again soon.
+		return reconcile.Result{RequeueAfter: time.Second}, nil
+	}
+	if cfg.OnUnmatch == script.OnUnmatchFinalize {
+		return r.finalize(ctx, obj, ReasonFinalizerReleased)
+	}
+	return r.release(ctx, obj, ReasonFinalizerReleased,
+		fmt.Sprintf("the object no longer matches script %s; finalizer %s released without finalize (onUnmatch: release)",
+			cfg.Name, cfg.Finalizer))
+}
+
+// stillMatches tells whether obj is within the script's namespace and label selector. Field selectors
+// cannot be evaluated here; an object only they exclude counts as not matching.
+func (r *reconciler) stillMatches(obj *unstructured.Unstructured) bool {
+	cfg := r.sc.script.Config
+	if cfg.Namespace != "" && obj.GetNamespace() != cfg.Namespace {
+		return false
+	}
+	if len(cfg.FieldSelectors) > 0 {
+		return false
+	}
+	sel, err := cfg.LabelSelectorParsed()
+	return err == nil && sel.Matches(labels.Set(obj.GetLabels()))
+}
+
+// run executes one operation of the script for obj, records its metrics and log line. done is true when
+// the reconcile must end here (the process could not be started), with err as its error.
+func (r *reconciler) run(ctx context.Context, obj *unstructured.Unstructured, op script.Operation) (script.Result, bool, error) {
+	cfg := r.sc.script.Config
+	stdin, err := objectInput(obj)
+	if err != nil {
+		return script.Result{}, true, err
+	}
+	timeout := min(cfg.Timeout, r.engine.maxScriptTimeout)
+	res, err := r.engine.runner.Run(ctx, script.Request{
+		Dir:       r.sc.script.Dir,
+		Operation: op,
+		Stdin:     stdin,
+		Timeout:   timeout,
+		Env: []string{
+			"NUOP_SCRIPT=" + cfg.Name,
+			"NUOP_OPERATION=" + string(op),
+			"NUOP_OBJECT_API_VERSION=" + obj.GetAPIVersion(),
+			"NUOP_OBJECT_KIND=" + obj.GetKind(),
+			"NUOP_OBJECT_NAMESPACE=" + obj.GetNamespace(),
+			"NUOP_OBJECT_NAME=" + obj.GetName(),
+		},
+	})
+	if err != nil {
+		if errors.Is(err, procs.ErrShuttingDown) || ctx.Err() != nil {
+			// Shutting down: the next leader runs it.
+			return res, true, nil
+		}
+		r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptFailed, string(op), "could not start nu: %v", err)
+		r.engine.metrics.runs.WithLabelValues(cfg.Name, string(op), resultError).Inc()
+		return res, true, fmt.Errorf("starting %s of script %s: %w", op, cfg.Name, err)
+	}
+	result := resultOf(res)
+	r.engine.metrics.runs.WithLabelValues(cfg.Name, string(op), result).Inc()
+	r.engine.metrics.duration.WithLabelValues(cfg.Name, string(op)).Observe(res.Duration.Seconds())
+	r.log.Info("script run", "operation", op, "object", objectRef(obj), "exitCode", res.ExitCode,
+		"result", result, "duration", res.Duration.Round(time.Millisecond).String())
+	r.logOutput(obj, "stderr", res.Stderr)
+	return res, false, nil
+}
+
+// failed records an error or time-out: a Warning event with the exit code and reason, never output
+// (it may hold secrets), and an error so the object is retried with backoff.
+func (r *reconciler) failed(obj *unstructured.Unstructured, op script.Operation, res script.Result) error {
+	r.logOutput(obj, "stdout", res.Stdout)
+	if res.TimedOut {
+		r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptTimeout, string(op),
+			"%s of script %s was killed after its time-out", op, r.sc.script.Config.Name)
+		return fmt.Errorf("%s of script %s timed out", op, r.sc.script.Config.Name)
+	}
+	reason := fmt.Sprintf("exit code %d", res.ExitCode)
+	if res.ExitCode < 0 {
+		reason = "killed by signal " + res.Signal
+	}
+	r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptFailed, string(op),
+		"%s of script %s failed: %s", op, r.sc.script.Config.Name, reason)
+	return fmt.Errorf("%s of script %s failed: %s", op, r.sc.script.Config.Name, reason)
+}
+
+// logOutput logs a stream line by line at info; for Secrets only at debug, since a script may print
+// what it read.
+func (r *reconciler) logOutput(obj *unstructured.Unstructured, stream string, out []byte) {
+	if len(out) == 0 {
+		return
+	}
+	log := r.log.V(0)
+	if obj.GetKind() == "Secret" && obj.GroupVersionKind().Group == "" {
+		log = r.log.V(1)
+	}
+	if !log.Enabled() {
+		return
+	}
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		log.Info(line, "stream", stream, "object", objectRef(obj))
+	}
+}
+
+func resultOf(res script.Result) string {
+	switch res.Outcome() {
+	case script.OutcomeUnchanged:
+		return resultUnchanged
+	case script.OutcomeChanged:
+		return resultChanged
+	case script.OutcomeTimeout:
+		return resultTimeout
+	default:
+		return resultError
+	}
+}
+
+// objectInput is the object as a script reads it: JSON (which is YAML), apiVersion and kind always set,
+// managed fields removed.
+func objectInput(obj *unstructured.Unstructured) ([]byte, error) {
+	in := obj.DeepCopy()
+	unstructured.RemoveNestedField(in.Object, "metadata", "managedFields")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(in.Object); err != nil {
+		return nil, fmt.Errorf("encoding the object for the script: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func objectRef(obj *unstructured.Unstructured) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetName()
+	}
+	return obj.GetNamespace() + "/" + obj.GetName()
+}
+
+func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+}
+
+func apiErrorReason(err error) string {
+	if status, ok := err.(apierrors.APIStatus); ok {
+		return status.Status().Message
+	}
+	return err.Error()
+}
+
+// ownWrites remembers, per object, the resourceVersions the engine's own writes produced, so the watch
+// events they cause do not run the script again (checked in Reconcile: a predicate would race the watch).
+type ownWrites struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]map[string]struct{}
+}
+
+func newOwnWrites() *ownWrites {
+	return &ownWrites{m: map[types.NamespacedName]map[string]struct{}{}}
+}
+
+func (o *ownWrites) add(key types.NamespacedName, rv string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m[key] == nil {
+		o.m[key] = map[string]struct{}{}
+	}
+	o.m[key][rv] = struct{}{}
+}
+
+// consume reports whether rv is one of ours. A newer version (someone else's write) clears what we
+// remembered, since our older versions can no longer arrive.
+func (o *ownWrites) consume(key types.NamespacedName, rv string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	set := o.m[key]
+	if _, ok := set[rv]; ok {
+		delete(set, rv)
+		if len(set) == 0 {
+			delete(o.m, key)
+		}
+		return true
+	}
+	delete(o.m, key)
+	return false
+}
+
+func (o *ownWrites) forget(key types.NamespacedName) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.m, key)
+}
+
+var _ reconcile.Reconciler = &reconciler{}

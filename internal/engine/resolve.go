@@ -1,0 +1,100 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/metadata"
+
+	"kemper.buzz/nuop/internal/script"
+)
+
+// kindInfo is what discovery says about a script's kind; nothing is guessed (nuop guessed plurals).
+type kindInfo struct {
+	gvk        schema.GroupVersionKind
+	resource   schema.GroupVersionResource
+	namespaced bool
+	hasStatus  bool
+}
+
+// errKindNotServed means the API server does not serve the kind (yet): its CRD may be installed later.
+var errKindNotServed = errors.New("kind not served")
+
+// resolveKind finds the resource of cfg's kind through discovery.
+func resolveKind(dc discovery.DiscoveryInterface, cfg script.Config) (kindInfo, error) {
+	gvk := cfg.GVK()
+	list, err := dc.ServerResourcesForGroupVersion(gvk.GroupVersion().String())
+	if apierrors.IsNotFound(err) {
+		return kindInfo{}, fmt.Errorf("%w: the API server serves no %s", errKindNotServed, gvk.GroupVersion())
+	}
+	if err != nil {
+		return kindInfo{}, fmt.Errorf("discovering %s: %w", gvk.GroupVersion(), err)
+	}
+	info := kindInfo{gvk: gvk}
+	found := false
+	for _, r := range list.APIResources {
+		if r.Kind == gvk.Kind && !strings.Contains(r.Name, "/") {
+			info.resource = gvk.GroupVersion().WithResource(r.Name)
+			info.namespaced = r.Namespaced
+			found = true
+		}
+	}
+	if !found {
+		return kindInfo{}, fmt.Errorf("%w: %s serves no kind %s", errKindNotServed, gvk.GroupVersion(), gvk.Kind)
+	}
+	for _, r := range list.APIResources {
+		if r.Name == info.resource.Resource+"/status" {
+			info.hasStatus = true
+		}
+	}
+	if cfg.Namespace != "" && !info.namespaced {
+		return kindInfo{}, fmt.Errorf("namespace %q is set but %s is cluster-scoped", cfg.Namespace, gvk.Kind)
+	}
+	return info, nil
+}
+
+// probeFieldSelector lists at most one object with the script's selectors, because an unsupported field
+// selector would otherwise leave the watch failing forever, silently.
+func probeFieldSelector(ctx context.Context, mc metadata.Interface, info kindInfo, cfg script.Config) error {
+	fs, err := cfg.FieldSelectorParsed()
+	if err != nil || fs.Empty() {
+		return err
+	}
+	res := mc.Resource(info.resource)
+	var lister metadata.ResourceInterface = res
+	if cfg.Namespace != "" {
+		lister = res.Namespace(cfg.Namespace)
+	}
+	if _, err := lister.List(ctx, metav1.ListOptions{FieldSelector: fs.String(), Limit: 1}); err != nil {
+		return fmt.Errorf("field selector %q is not supported for %s: %w", fs.String(), info.gvk.Kind, err)
+	}
+	return nil
+}
+
+// Resource finds the resource of gvk through discovery.
+func Resource(dc discovery.DiscoveryInterface, gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
+	info, err := resolveKind(dc, script.Config{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind})
+	return info.resource, err
+}

@@ -1,0 +1,20 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package script discovers Nushell operator scripts, runs nu, and loads and validates what a script's `config`
+// says (SCRIPT-PROTOCOL sections 1 to 3 and 8). Whatever needs the cluster (is the kind served, is a field
+// selector supported) is the engine's.
+package script

@@ -1,0 +1,209 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"kemper.buzz/nuop/test/utils"
+)
+
+// copyTree copies the example scripts so a test may edit them.
+func copyTree(src, dst string) {
+	Expect(filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})).To(Succeed())
+}
+
+var _ = Describe("standard mode", Ordered, func() {
+	var (
+		scriptRoot string
+		session    *gexec.Session
+		dyn        *dynamic.DynamicClient
+	)
+	greetings := schema.GroupVersionResource{Group: "examples.kemper.buzz", Version: "v1alpha1", Resource: "greetings"}
+
+	BeforeAll(func() {
+		root, err := utils.RepoRoot()
+		Expect(err).NotTo(HaveOccurred())
+		_, err = envtest.InstallCRDs(testEnv.Config, envtest.CRDInstallOptions{
+			Paths: []string{filepath.Join(root, "scripts", "greeting", "crd")}})
+		Expect(err).NotTo(HaveOccurred())
+		dyn, err = dynamic.NewForConfig(testEnv.Config)
+		Expect(err).NotTo(HaveOccurred())
+
+		scriptRoot = filepath.Join(GinkgoT().TempDir(), "scripts")
+		copyTree(filepath.Join(root, "scripts"), scriptRoot)
+
+		// Port 8080 is what nuop's Deployment probes; say plainly if something on this machine holds it.
+		ln, err := net.Listen("tcp", ":8080")
+		Expect(err).NotTo(HaveOccurred(), "this test runs nuop's standard-mode Deployment as written, which "+
+			"serves its probes on :8080; free that port on this machine")
+		Expect(ln.Close()).To(Succeed())
+
+		bin, err := utils.BinDir()
+		Expect(err).NotTo(HaveOccurred())
+		cmd := exec.Command(managerBin) // no flags: exactly as the production deployment guide runs it
+		cmd.Env = append(os.Environ(),
+			"NUOP_MODE=standard", "NUOP_SCRIPT_PATH="+scriptRoot, "RUST_LOG=info",
+			// Out of a cluster the API server comes from a kubeconfig (in-cluster config in the pod).
+			"KUBECONFIG="+kubeconfig,
+			// The image has nu and kubectl on PATH.
+			"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"HOME="+GinkgoT().TempDir())
+		session, err = gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { session.Terminate().Wait(time.Minute) })
+	})
+
+	It("serves /health and /ready on :8080 and becomes ready once the scripts are loaded", func() {
+		Expect(utils.WaitForStatus("http://127.0.0.1:8080/health", http.StatusOK, time.Minute)).To(Succeed())
+		Expect(utils.WaitForStatus("http://127.0.0.1:8080/ready", http.StatusOK, time.Minute)).To(Succeed())
+		Eventually(session.Err).Should(gbytesSay(`scripts loaded.*"loaded": 3, "failed": 0`))
+	})
+
+	It("runs the bundled greeting script: status written through the status subresource", func() {
+		ns := createNamespace()
+		g := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "examples.kemper.buzz/v1alpha1", "kind": "Greeting",
+			"metadata": map[string]any{"name": "world", "namespace": ns},
+			"spec":     map[string]any{"name": "World"},
+		}}
+		_, err := dyn.Resource(greetings).Namespace(ns).Create(context.Background(), g, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() string {
+			got, err := dyn.Resource(greetings).Namespace(ns).Get(context.Background(), "world", metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			msg, _, _ := unstructured.NestedString(got.Object, "status", "message")
+			return msg
+		}).WithTimeout(time.Minute).Should(Equal("Hello, World"))
+	})
+
+	It("runs the bundled config-replicator: kubectl from the script, a finalizer with nuop's owner annotation", func() {
+		src, dst := createNamespace(), createNamespace()
+		ctx := context.Background()
+		_, err := clientset.CoreV1().ConfigMaps(src).Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "shared", Labels: map[string]string{"nuop.kemper.buzz/replicate": "yes"},
+				Annotations: map[string]string{"nuop.kemper.buzz/replicate-to": dst}},
+			Data: map[string]string{"greeting": "hello"},
+		}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() map[string]string {
+			cm, err := clientset.CoreV1().ConfigMaps(dst).Get(ctx, "shared", metav1.GetOptions{})
+			if err != nil {
+				return nil
+			}
+			return cm.Data
+		}).WithTimeout(time.Minute).Should(HaveKeyWithValue("greeting", "hello"))
+		source, err := clientset.CoreV1().ConfigMaps(src).Get(ctx, "shared", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(source.Finalizers).To(ContainElement("nuop.kemper.buzz/config-replicator"))
+		Expect(source.Annotations).To(HaveKeyWithValue("nuop.kemper.buzz/finalizer-owners",
+			`{"nuop.kemper.buzz/config-replicator":"standard"}`))
+	})
+
+	It("reloads on edits: a broken edit keeps the last good version, a removed script lets go of its finalizers", func() {
+		// A broken edit of the greeting script: it keeps running, reported degraded.
+		greeting := filepath.Join(scriptRoot, "greeting", "mod.nu")
+		good, err := os.ReadFile(greeting)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(greeting, []byte("def main [] {}\ndef \"main config\" [] { {name: greeting} | to yaml }\n"), 0o644)).To(Succeed())
+		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`script failed to load; its last good version keeps running`))
+		Expect(os.WriteFile(greeting, good, 0o644)).To(Succeed())
+		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`scripts loaded.*"loaded": 3, "failed": 0`))
+
+		// Removing the replicator releases its finalizers (this instance's only) without running finalize.
+		Expect(os.RemoveAll(filepath.Join(scriptRoot, "config-replicator"))).To(Succeed())
+		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`released the finalizers of a removed script.*"script": "config-replicator"`))
+		Eventually(func() int {
+			list, err := clientset.CoreV1().ConfigMaps("").List(context.Background(), metav1.ListOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			n := 0
+			for _, cm := range list.Items {
+				for _, f := range cm.Finalizers {
+					if f == "nuop.kemper.buzz/config-replicator" {
+						n++
+					}
+				}
+			}
+			return n
+		}).Should(BeZero())
+
+		// The old controller was fully stopped (its workers finished) before the script was released.
+		log := string(session.Err.Contents())
+		stopped := strings.LastIndex(log, `All workers finished	{"script": "config-replicator"`)
+		released := strings.LastIndex(log, `released the finalizers of a removed script`)
+		Expect(stopped).To(BeNumerically(">=", 0))
+		Expect(stopped).To(BeNumerically("<", released))
+	})
+
+	It("stops on SIGTERM with exit 0", func() {
+		session.Signal(syscall.SIGTERM)
+		Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(0))
+	})
+})
+
+func createNamespace() string {
+	ns, err := clientset.CoreV1().Namespaces().Create(context.Background(),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "std-"}}, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	return ns.Name
+}
+
+// gbytesSay matches a regular expression anywhere in the log so far (gbytes.Say would consume it, and
+// these specs read the same log in any order).
+func gbytesSay(pattern string) OmegaMatcher {
+	re := regexp.MustCompile(pattern)
+	return WithTransform(func(b interface{ Contents() []byte }) string {
+		if re.Match(b.Contents()) {
+			return pattern
+		}
+		return fmt.Sprintf("no line matching %q yet", pattern)
+	}, Equal(pattern))
+}

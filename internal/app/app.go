@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -237,6 +238,15 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 // setupStandard runs every script under --script-path, reloading on change.
 func setupStandard(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	runner := script.NewRunner(deps.supervisor, o.MaxScriptProcesses)
+	if o.Kubeconfig != "" {
+		// Out of a cluster, a script's kubectl talks to the API server the operator was pointed at (in a
+		// pod both use the in-cluster configuration).
+		kubeconfig, err := filepath.Abs(o.Kubeconfig)
+		if err != nil {
+			return err
+		}
+		runner.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	}
 	eng, err := engine.New(mgr, runner, engine.Options{
 		Instance:         o.Instance,
 		MaxScriptTimeout: o.MaxScriptTimeout,

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -30,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -111,7 +113,8 @@ func (sc *scriptController) start(parent context.Context, log logr.Logger) error
 	}
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(sc.kind.gvk)
-	if err := ctrl.Watch(source.Kind(sc.cache, client.Object(obj), &handler.EnqueueRequestForObject{})); err != nil {
+	if err := ctrl.Watch(source.Kind(sc.cache, client.Object(obj), &handler.EnqueueRequestForObject{},
+		predicate.Funcs{UpdateFunc: changedBeyondVersion})); err != nil {
 		return err
 	}
 	if err := ctrl.Watch(source.Channel(sc.rec.sweepCh, &handler.EnqueueRequestForObject{})); err != nil {
@@ -143,6 +146,22 @@ func (sc *scriptController) start(parent context.Context, log logr.Logger) error
 		return fmt.Errorf("the cache of script %s did not sync", cfg.Name)
 	}
 	return nil
+}
+
+// changedBeyondVersion drops updates that change only resourceVersion or managedFields (a no-op apply,
+// say): the script would see the same object again.
+func changedBeyondVersion(e event.UpdateEvent) bool {
+	oldObj, okOld := e.ObjectOld.(*unstructured.Unstructured)
+	newObj, okNew := e.ObjectNew.(*unstructured.Unstructured)
+	if !okOld || !okNew {
+		return true
+	}
+	a, b := oldObj.DeepCopy(), newObj.DeepCopy()
+	for _, o := range []*unstructured.Unstructured{a, b} {
+		unstructured.RemoveNestedField(o.Object, "metadata", "resourceVersion")
+		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+	}
+	return !equality.Semantic.DeepEqual(a.Object, b.Object)
 }
 
 // stop ends the controller and waits until no run of it is left (runs finish within their time-out).

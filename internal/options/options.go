@@ -173,6 +173,9 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		"Longest any script run may take; graceful shutdown waits this long plus a margin.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", DefaultKubeAPIQPS, "Client-side rate limit of API server requests per second.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", DefaultKubeAPIBurst, "Burst above --kube-api-qps.")
+	// Script failures are routine and logged with their reason; a stack trace per failed run only buries
+	// them (--zap-stacktrace-level brings them back).
+	o.Zap.StacktraceLevel = zapcore.PanicLevel
 	o.Zap.BindFlags(fs)
 
 	// Logging env is applied to the zap flags before parsing, so a zap flag on the command line wins.

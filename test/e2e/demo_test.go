@@ -32,7 +32,7 @@ import (
 )
 
 var _ = Describe("make demo's program", func() {
-	It("brings up a control plane and the manager, prints working commands, and leaves nothing behind on Ctrl-C", func() {
+	It("brings up a control plane, the manager and the example scripts, prints working commands, and leaves nothing behind on Ctrl-C", func() {
 		root, err := utils.RepoRoot()
 		Expect(err).NotTo(HaveOccurred())
 		assets, err := utils.EnvtestAssets()
@@ -49,12 +49,16 @@ var _ = Describe("make demo's program", func() {
 
 		cmd := exec.Command(demoBin, "--assets", assets, "--manager", managerBin, "--kubectl", kubectl,
 			"--kustomize", kustomize, "--crds", filepath.Join(root, "config/crd/bases"),
-			"--samples", filepath.Join(root, "config/samples"))
+			"--samples", filepath.Join(root, "config/samples"), "--scripts", filepath.Join(root, "scripts"),
+			"--examples", filepath.Join(root, "hack/demo/examples.yaml"))
 		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { session.Kill() })
 
 		Eventually(session.Out).WithTimeout(2 * time.Minute).Should(gbytes.Say("manager ready"))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("standard ready"))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("config-replicator copied default/demo-settings"))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("greeting wrote status.message"))
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("Press Ctrl-C"))
 		printed := string(session.Out.Contents())
 		apiPort := regexp.MustCompile(`API server at https://127\.0\.0\.1:(\d+)`).FindStringSubmatch(printed)
@@ -68,7 +72,7 @@ var _ = Describe("make demo's program", func() {
 		holder, err := get.Output()
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(holder)).NotTo(BeEmpty())
-		Expect(processesMatching(kc[1])).NotTo(BeEmpty(), "the manager runs with the demo's kubeconfig")
+		Expect(processesMatching(kc[1])).To(HaveLen(2), "the manager and the standard-mode operator run")
 
 		session.Interrupt()
 		Eventually(session).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))

@@ -93,6 +93,9 @@ func (e *Engine) newScriptController(s *script.Script, kind kindInfo) (*scriptCo
 	sc := &scriptController{script: s, kind: kind, cache: c}
 	sc.rec = &reconciler{engine: e, sc: sc, log: e.log.WithValues("script", cfg.Name), own: newOwnWrites(),
 		sweepCh: make(chan event.GenericEvent, sweepQueue)}
+	if cfg.Batch > 0 {
+		sc.rec.batch = newBatcher(sc.rec)
+	}
 	return sc, nil
 }
 
@@ -102,7 +105,8 @@ func (sc *scriptController) start(parent context.Context, log logr.Logger) error
 	skip := true
 	ctrl, err := controller.NewUnmanaged("script-"+cfg.Name, controller.Options{
 		Reconciler:              sc.rec,
-		MaxConcurrentReconciles: cfg.Concurrency,
+		// With batches, enough reconciles must wait at once to fill `concurrency` batches.
+		MaxConcurrentReconciles: cfg.Concurrency * max(1, cfg.Batch),
 		// Reloads create a controller of the same name again.
 		SkipNameValidation: &skip,
 		RateLimiter:        workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](backoffBase, backoffMax),

@@ -255,11 +255,6 @@ func (e *Engine) sync(ctx context.Context) {
 	claimed := map[string]string{} // kind+finalizer -> script that holds it
 	for _, s := range desired {
 		cfg := s.Config
-		if cfg.Batch > 0 {
-			status[cfg.Name] = statusOf(s, StateFailed,
-				"batched runs (batch) are not supported by this build yet: remove batch to run one object per run")
-			continue
-		}
 		info, err := resolveKind(e.discovery, cfg)
 		switch {
 		case err == nil:

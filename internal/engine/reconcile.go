@@ -64,6 +64,8 @@ type reconciler struct {
 	own    *ownWrites
 	// sweepCh carries objects a sweep found to the controller's queue.
 	sweepCh chan event.GenericEvent
+	// batch gathers reconciles into reconcile-batch runs when the script sets `batch`; nil otherwise.
+	batch *batcher
 }
 
 func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -219,25 +221,14 @@ func (r *reconciler) stillMatches(obj *unstructured.Unstructured) bool {
 // the reconcile must end here (the process could not be started), with err as its error.
 func (r *reconciler) run(ctx context.Context, obj *unstructured.Unstructured, op script.Operation) (script.Result, bool, error) {
 	cfg := r.sc.script.Config
-	stdin, err := objectInput(obj)
-	if err != nil {
-		return script.Result{}, true, err
+	batched := op == script.OpReconcile && r.batch != nil
+	var res script.Result
+	var err error
+	if batched {
+		res, err = r.batch.submit(ctx, obj)
+	} else {
+		res, err = r.runOne(ctx, obj, op)
 	}
-	timeout := min(cfg.Timeout, r.engine.maxScriptTimeout)
-	res, err := r.engine.runner.Run(ctx, script.Request{
-		Dir:       r.sc.script.Dir,
-		Operation: op,
-		Stdin:     stdin,
-		Timeout:   timeout,
-		Env: []string{
-			"NUOP_SCRIPT=" + cfg.Name,
-			"NUOP_OPERATION=" + string(op),
-			"NUOP_OBJECT_API_VERSION=" + obj.GetAPIVersion(),
-			"NUOP_OBJECT_KIND=" + obj.GetKind(),
-			"NUOP_OBJECT_NAMESPACE=" + obj.GetNamespace(),
-			"NUOP_OBJECT_NAME=" + obj.GetName(),
-		},
-	})
 	if err != nil {
 		if errors.Is(err, procs.ErrShuttingDown) || ctx.Err() != nil {
 			// Shutting down: the next leader runs it.
@@ -249,11 +240,40 @@ func (r *reconciler) run(ctx context.Context, obj *unstructured.Unstructured, op
 	}
 	result := resultOf(res)
 	r.engine.metrics.runs.WithLabelValues(cfg.Name, string(op), result).Inc()
+	if batched {
+		// The batch run has logged itself and its output, and its duration is recorded once per run; what
+		// is left is this object's error message, if the answer gave one.
+		r.logOutput(obj, "stderr", res.Stderr)
+		return res, false, nil
+	}
 	r.engine.metrics.duration.WithLabelValues(cfg.Name, string(op)).Observe(res.Duration.Seconds())
 	r.log.Info("script run", "operation", op, "object", objectRef(obj), "exitCode", res.ExitCode,
 		"result", result, "duration", res.Duration.Round(time.Millisecond).String())
 	r.logOutput(obj, "stderr", res.Stderr)
 	return res, false, nil
+}
+
+// runOne runs one operation of the script for one object.
+func (r *reconciler) runOne(ctx context.Context, obj *unstructured.Unstructured, op script.Operation) (script.Result, error) {
+	cfg := r.sc.script.Config
+	stdin, err := objectInput(obj)
+	if err != nil {
+		return script.Result{}, err
+	}
+	return r.engine.runner.Run(ctx, script.Request{
+		Dir:       r.sc.script.Dir,
+		Operation: op,
+		Stdin:     stdin,
+		Timeout:   min(cfg.Timeout, r.engine.maxScriptTimeout),
+		Env: []string{
+			"NUOP_SCRIPT=" + cfg.Name,
+			"NUOP_OPERATION=" + string(op),
+			"NUOP_OBJECT_API_VERSION=" + obj.GetAPIVersion(),
+			"NUOP_OBJECT_KIND=" + obj.GetKind(),
+			"NUOP_OBJECT_NAMESPACE=" + obj.GetNamespace(),
+			"NUOP_OBJECT_NAME=" + obj.GetName(),
+		},
+	})
 }
 
 // failed records an error or time-out: a Warning event with the exit code and reason, never output

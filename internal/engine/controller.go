@@ -104,7 +104,7 @@ func (sc *scriptController) start(parent context.Context, log logr.Logger) error
 	cfg := sc.script.Config
 	skip := true
 	ctrl, err := controller.NewUnmanaged("script-"+cfg.Name, controller.Options{
-		Reconciler:              sc.rec,
+		Reconciler: sc.rec,
 		// With batches, enough reconciles must wait at once to fill `concurrency` batches.
 		MaxConcurrentReconciles: cfg.Concurrency * max(1, cfg.Batch),
 		// Reloads create a controller of the same name again.

@@ -148,15 +148,47 @@ var _ = Describe("standard mode", Ordered, func() {
 			`{"nuop.kemper.buzz/config-replicator":"standard"}`))
 	})
 
+	It("reloads an added script, and restarts an edited one only after its old controller has stopped", func() {
+		// Added: a copy of label-enforcer under another name.
+		enforcer, err := os.ReadFile(filepath.Join(scriptRoot, "label-enforcer", "mod.nu"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.MkdirAll(filepath.Join(scriptRoot, "extra"), 0o755)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(scriptRoot, "extra", "mod.nu"),
+			[]byte(strings.Replace(string(enforcer), `name: "label-enforcer"`, `name: "label-enforcer-extra"`, 1)), 0o644)).To(Succeed())
+		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`scripts loaded.*"loaded": 4, "failed": 0`))
+		Eventually(session.Err).Should(gbytesSay(`script started.*"script": "label-enforcer-extra"`))
+
+		// Edited: its selector changes, so its controller is replaced: the old one stops completely first.
+		mark := len(session.Err.Contents())
+		edited := strings.Replace(string(enforcer), `name: "label-enforcer"`, `name: "label-enforcer-extra"`, 1)
+		edited = strings.Replace(edited, `labelSelectors: { $SELECT_LABEL: "yes" }`, `labelSelectors: { $SELECT_LABEL: "extra" }`, 1)
+		Expect(edited).NotTo(Equal(string(enforcer)))
+		Expect(os.WriteFile(filepath.Join(scriptRoot, "extra", "mod.nu"), []byte(edited), 0o644)).To(Succeed())
+		after := func() string { return string(session.Err.Contents()[mark:]) }
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`script started.*"script": "label-enforcer-extra"`))
+		stopped := regexp.MustCompile(`All workers finished.*"script": "label-enforcer-extra"`).FindStringIndex(after())
+		started := regexp.MustCompile(`script started.*"script": "label-enforcer-extra"`).FindStringIndex(after())
+		Expect(stopped).NotTo(BeNil(), "the old controller stopped")
+		Expect(stopped[0]).To(BeNumerically("<", started[0]), "before the new one started")
+
+		mark = len(session.Err.Contents())
+		Expect(os.RemoveAll(filepath.Join(scriptRoot, "extra"))).To(Succeed())
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 3, "failed": 0`))
+	})
+
 	It("reloads on edits: a broken edit keeps the last good version, a removed script lets go of its finalizers", func() {
 		// A broken edit of the greeting script: it keeps running, reported degraded.
 		greeting := filepath.Join(scriptRoot, "greeting", "mod.nu")
 		good, err := os.ReadFile(greeting)
 		Expect(err).NotTo(HaveOccurred())
+		mark := len(session.Err.Contents())
+		after := func() string { return string(session.Err.Contents()[mark:]) }
 		Expect(os.WriteFile(greeting, []byte("def main [] {}\ndef \"main config\" [] { {name: greeting} | to yaml }\n"), 0o644)).To(Succeed())
-		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`script failed to load; its last good version keeps running`))
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`script failed to load; its last good version keeps running`))
+		Eventually(after).Should(MatchRegexp(`scripts loaded.*"loaded": 3, "failed": 1`), "the degraded script still runs")
+		mark = len(session.Err.Contents())
 		Expect(os.WriteFile(greeting, good, 0o644)).To(Succeed())
-		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`scripts loaded.*"loaded": 3, "failed": 0`))
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 3, "failed": 0`))
 
 		// Removing the replicator releases its finalizers (this instance's only) without running finalize.
 		Expect(os.RemoveAll(filepath.Join(scriptRoot, "config-replicator"))).To(Succeed())

@@ -50,8 +50,8 @@ import (
 	"kemper.buzz/nuop/internal/health"
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/procs"
+	"kemper.buzz/nuop/internal/reload"
 	"kemper.buzz/nuop/internal/script"
-	"kemper.buzz/nuop/internal/standard"
 )
 
 // Exit codes of Main.
@@ -259,12 +259,12 @@ func setupStandard(mgr manager.Manager, o *options.Options, deps modeDeps) error
 		return err
 	}
 	deps.loaded.Close("loading scripts from " + o.ScriptPath)
-	loader := &standard.Loader{
-		Root:   o.ScriptPath,
+	loader := &reload.Loader{
+		Roots:  []string{o.ScriptPath},
 		Loader: &script.Loader{Runner: runner},
 		Engine: eng,
 		Loaded: deps.loaded,
-		Log:    ctrl.Log.WithName("standard"),
+		Log:    ctrl.Log.WithName("scripts"),
 	}
 	deps.probes.AddReadinessCheck("scripts", func(req *http.Request) error {
 		if !eng.Synced(req.Context()) {

@@ -121,6 +121,7 @@ func (r *reconciler) reconcile(ctx context.Context, obj *unstructured.Unstructur
 	}
 	switch res.Outcome() {
 	case script.OutcomeUnchanged:
+		r.logOutput(obj, "stdout", res.Stdout)
 		return reconcile.Result{RequeueAfter: cfg.RequeueAfterNoop}, nil
 	case script.OutcomeChanged:
 		written, err := r.writeBack(ctx, obj, res.Stdout)

@@ -61,8 +61,8 @@ func TestSelect(t *testing.T) {
 		{
 			name: "selectors and requeues are replaced, the finalizer is kept",
 			mappings: []Mapping{{Name: "config-replicator", Version: "v1", Kind: "ConfigMap",
-				LabelSelectors: map[string]string{"app.kubernetes.io/replicate": "yes"},
-				FieldSelectors: map[string]string{"metadata.namespace": "default"},
+				LabelSelectors:     map[string]string{"app.kubernetes.io/replicate": "yes"},
+				FieldSelectors:     map[string]string{"metadata.namespace": "default"},
 				RequeueAfterChange: ptr(5), RequeueAfterNoop: ptr(60)}},
 			want: got{Selected: []script.Config{func() script.Config {
 				c := replicator.Config

@@ -252,7 +252,7 @@ func (r *Runner) setup() {
 	if n <= 0 {
 		n = DefaultMaxProcesses()
 	}
-	r.slots = make(chan struct{}, 100)
+	r.slots = make(chan struct{}, n)
 	r.home, r.homeErr = r.resolveHome()
 }
 

@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/go-logr/zapr"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -39,6 +40,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -46,8 +49,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	"kemper.buzz/nuop/internal/engine"
 	"kemper.buzz/nuop/internal/health"
+	"kemper.buzz/nuop/internal/managed"
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/procs"
 	"kemper.buzz/nuop/internal/reload"
@@ -122,6 +127,7 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(nuopv1alpha1.AddToScheme(scheme))
 
 	metricsOpts, certWatcher, err := metricsServerOptions(o)
 	if err != nil {
@@ -145,6 +151,14 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 		for _, ns := range o.WatchNamespaces {
 			mgrOpts.Cache.DefaultNamespaces[ns] = cache.Config{}
 		}
+	}
+	if o.NuOperator.Name != "" {
+		// A managed operator may read its own NuOperator only (RBAC by resource name): its cache holds that
+		// one object, listed and watched with a metadata.name field selector.
+		mgrOpts.Cache.ByObject = map[client.Object]cache.ByObject{&nuopv1alpha1.NuOperator{}: {
+			Namespaces: map[string]cache.Config{o.NuOperator.Namespace: {}},
+			Field:      fields.OneTermEqualSelector("metadata.name", o.NuOperator.Name),
+		}}
 	}
 	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
@@ -224,10 +238,13 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 			return nil
 		}))
 	case options.ModeStandard:
-		return setupStandard(mgr, o, deps)
+		_, _, err := setupScripts(mgr, o, deps, []string{o.ScriptPath}, nil)
+		return err
+	case options.ModeManaged:
+		return setupManaged(mgr, o, deps)
 	default:
-		// Managed mode and the source fetcher are separate pieces of work; until they exist, these modes
-		// stay up and say so on /readyz rather than crash-looping.
+		// The source fetcher is a separate piece of work; until it exists, this mode stays up and says so
+		// on /readyz rather than crash-looping.
 		reason := fmt.Sprintf("%s mode has nothing to run: it is not part of this build yet", o.Mode)
 		deps.loaded.Close(reason)
 		ctrl.Log.WithName("setup").Error(errors.New(reason), "staying up, not ready", "mode", o.Mode)
@@ -235,15 +252,52 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	}
 }
 
-// setupStandard runs every script under --script-path, reloading on change.
-func setupStandard(mgr manager.Manager, o *options.Options, deps modeDeps) error {
+// setupManaged runs the scripts its NuOperator's mappings name (or, without --nuoperator, nuop-style
+// mapping files), from the fetched sources and the image's bundled scripts, and reports them in the
+// NuOperator's status.
+func setupManaged(mgr manager.Manager, o *options.Options, deps modeDeps) error {
+	fileMappings, errs := managed.LoadMappingFiles(o.MappingsPath)
+	for _, err := range errs {
+		ctrl.Log.WithName("setup").Error(err, "mapping file skipped")
+	}
+	op := &managed.Operator{
+		Key:          o.NuOperator,
+		Client:       mgr.GetClient(),
+		FileMappings: fileMappings,
+		Log:          ctrl.Log.WithName("managed"),
+	}
+	// A fetched source shadows a bundled script of the same name (nuop's minimal example fetches the
+	// replicator the image bundles).
+	loader, eng, err := setupScripts(mgr, o, deps, []string{o.SourcesPath, o.ScriptPath}, op.Select)
+	if err != nil {
+		return err
+	}
+	op.Engine, op.Reload = eng, loader.Trigger
+	if o.NuOperator.Name == "" {
+		return nil
+	}
+	// Every replica follows the mappings (a standby must load what it would run); only the leader reports.
+	follow := false
+	if err := ctrl.NewControllerManagedBy(mgr).Named("nuoperator-mappings").
+		For(&nuopv1alpha1.NuOperator{}).
+		WithOptions(controller.Options{NeedLeaderElection: &follow}).
+		Complete(op); err != nil {
+		return err
+	}
+	return mgr.Add(op)
+}
+
+// setupScripts runs the scripts under roots on an engine, reloading on change; selectScripts, when not
+// nil, chooses what runs among them.
+func setupScripts(mgr manager.Manager, o *options.Options, deps modeDeps, roots []string,
+	selectScripts func([]*script.Script) ([]*script.Script, []engine.ScriptStatus)) (*reload.Loader, *engine.Engine, error) {
 	runner := script.NewRunner(deps.supervisor, o.MaxScriptProcesses)
 	if o.Kubeconfig != "" {
 		// Out of a cluster, a script's kubectl talks to the API server the operator was pointed at (in a
 		// pod both use the in-cluster configuration).
 		kubeconfig, err := filepath.Abs(o.Kubeconfig)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		runner.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	}
@@ -253,16 +307,17 @@ func setupStandard(mgr manager.Manager, o *options.Options, deps modeDeps) error
 		Registry:         crmetrics.Registry,
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := mgr.Add(eng); err != nil {
-		return err
+		return nil, nil, err
 	}
-	deps.loaded.Close("loading scripts from " + o.ScriptPath)
+	deps.loaded.Close("loading scripts from " + strings.Join(roots, ", "))
 	loader := &reload.Loader{
-		Roots:  []string{o.ScriptPath},
+		Roots:  roots,
 		Loader: &script.Loader{Runner: runner},
 		Engine: eng,
+		Select: selectScripts,
 		Loaded: deps.loaded,
 		Log:    ctrl.Log.WithName("scripts"),
 	}
@@ -272,7 +327,7 @@ func setupStandard(mgr manager.Manager, o *options.Options, deps modeDeps) error
 		}
 		return nil
 	})
-	return mgr.Add(loader)
+	return loader, eng, mgr.Add(loader)
 }
 
 // metricsServerOptions is Kubebuilder's secure metrics setup: HTTPS with authentication and

@@ -452,3 +452,10 @@ func (r *reconciler) enqueue(obj client.Object) {
 		r.log.Info("sweep queue full; the object is picked up at the next sweep", "object", objectKey(obj))
 	}
 }
+
+// Running returns how many script controllers run (on the leader).
+func (e *Engine) Running() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.running)
+}

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -81,6 +82,10 @@ type Options struct {
 	Kubeconfig   string
 	ScriptPath   string
 	MappingsPath string
+	// NuOperator is the managed operator's NuOperator, namespace and name.
+	NuOperator      types.NamespacedName
+	SourcesPath     string
+	CredentialsPath string
 
 	LeaderElect             bool
 	LeaderElectionNamespace string
@@ -143,6 +148,13 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 	fs.StringVar(&o.ScriptPath, "script-path", "/scripts", "Root of the script directories. Env: NUOP_SCRIPT_PATH.")
 	fs.StringVar(&o.MappingsPath, "mappings-path", "/config/mappings",
 		"Directory of nuop mapping files (managed mode). Env: NUOP_MAPPINGS_PATH.")
+	var nuoperator string
+	fs.StringVar(&nuoperator, "nuoperator", "",
+		"The NuOperator a managed operator (and its fetch sidecar) serves, as <namespace>/<name>.")
+	fs.StringVar(&o.SourcesPath, "sources-path", "/var/run/nuop/sources",
+		"Where the fetch sidecar writes the fetched sources and the managed operator loads them from.")
+	fs.StringVar(&o.CredentialsPath, "credentials-path", "/var/run/nuop/credentials",
+		"Where the fetch sidecar finds the sources' credentials, one directory per source index.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false,
 		"Elect a leader among replicas; only the leader reconciles. Env: ENABLE_LEADER_ELECTION.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "",
@@ -231,6 +243,20 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 	}
 	if o.LeaderElectionID == "" {
 		o.LeaderElectionID = string(o.Mode) + ".nuop.kemper.buzz"
+	}
+	if nuoperator != "" {
+		ns, name, ok := strings.Cut(nuoperator, "/")
+		if !ok || validation.IsDNS1123Label(ns) != nil || validation.IsDNS1123Subdomain(name) != nil {
+			return nil, usageErrorf("invalid --nuoperator %q: want <namespace>/<name>", nuoperator)
+		}
+		o.NuOperator = types.NamespacedName{Namespace: ns, Name: name}
+		if !set["instance"] {
+			// A managed operator's objects are owned by its NuOperator (SCRIPT-PROTOCOL section 5).
+			o.Instance = nuoperator
+		}
+	}
+	if o.Mode == ModeFetch && nuoperator == "" {
+		return nil, usageErrorf("fetch mode needs --nuoperator <namespace>/<name>")
 	}
 	if err := o.validate(watchNamespaces); err != nil {
 		return nil, err

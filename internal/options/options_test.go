@@ -40,6 +40,8 @@ type view struct {
 	MetricsSecure           bool
 	WatchNamespaces         []string
 	MaxScriptTimeout        time.Duration
+	NuOperator              string
+	Instance                string
 	Level                   zapcore.Level
 	Warnings                []string
 }
@@ -51,6 +53,7 @@ func viewOf(o *Options) view {
 		LeaderElectionID: o.LeaderElectionID, ProbeAddr: o.ProbeAddr, MetricsAddr: o.MetricsAddr,
 		MetricsSecure: o.MetricsSecure, WatchNamespaces: o.WatchNamespaces,
 		MaxScriptTimeout: o.MaxScriptTimeout, Level: lowestEnabled(o.Zap.Level), Warnings: o.Warnings,
+		NuOperator: nuoperatorOf(o), Instance: o.Instance,
 	}
 }
 
@@ -64,11 +67,18 @@ func lowestEnabled(e zapcore.LevelEnabler) zapcore.Level {
 	return zapcore.FatalLevel
 }
 
+func nuoperatorOf(o *Options) string {
+	if o.NuOperator.Name == "" {
+		return ""
+	}
+	return o.NuOperator.String()
+}
+
 func defaults(mode Mode, probe string) view {
 	return view{
 		Mode: mode, ScriptPath: "/scripts", MappingsPath: "/config/mappings",
 		LeaderElectionID: string(mode) + ".nuop.kemper.buzz", ProbeAddr: probe, MetricsAddr: "0",
-		MetricsSecure: true, MaxScriptTimeout: 2 * time.Minute, Level: zapcore.InfoLevel,
+		MetricsSecure: true, MaxScriptTimeout: 2 * time.Minute, Level: zapcore.InfoLevel, Instance: "standard",
 	}
 }
 
@@ -98,8 +108,10 @@ func TestParse(t *testing.T) {
 			want: defaults(ModeStandard, ":8080")},
 		{name: "managed mode probes on 8080", env: map[string]string{"NUOP_MODE": "managed"},
 			want: defaults(ModeManaged, ":8080")},
-		{name: "fetch sidecar gets a probe port of its own", args: []string{"--mode", "fetch"},
-			want: defaults(ModeFetch, ":8082")},
+		{name: "fetch sidecar gets a probe port of its own", args: []string{"--mode", "fetch", "--nuoperator", "ops/demo"},
+			want: with(defaults(ModeFetch, ":8082"), func(v *view) { v.NuOperator, v.Instance = "ops/demo", "ops/demo" })},
+		{name: "a managed operator's instance is its NuOperator", args: []string{"--mode=managed", "--nuoperator=ops/demo"},
+			want: with(defaults(ModeManaged, ":8080"), func(v *view) { v.NuOperator, v.Instance = "ops/demo", "ops/demo" })},
 		{name: "mode is case-insensitive", env: map[string]string{"NUOP_MODE": "Standard"},
 			want: defaults(ModeStandard, ":8080")},
 		{name: "flag wins over env",
@@ -198,6 +210,10 @@ func TestParseErrors(t *testing.T) {
 			want: `invalid --leader-election-id "Bad Name"`},
 		{name: "bad zap level flag", args: []string{"--zap-log-level=loud"},
 			want: `invalid value "loud" for flag -zap-log-level`},
+		{name: "fetch mode without its NuOperator", args: []string{"--mode=fetch"},
+			want: "fetch mode needs --nuoperator <namespace>/<name>"},
+		{name: "a NuOperator without a namespace", args: []string{"--nuoperator=demo"},
+			want: `invalid --nuoperator "demo": want <namespace>/<name>`},
 		{name: "positional argument", args: []string{"standard"},
 			want: `unexpected argument "standard": this command takes flags only`},
 	}

@@ -57,6 +57,7 @@ import (
 	"kemper.buzz/nuop/internal/procs"
 	"kemper.buzz/nuop/internal/reload"
 	"kemper.buzz/nuop/internal/script"
+	"kemper.buzz/nuop/internal/source"
 )
 
 // Exit codes of Main.
@@ -243,13 +244,32 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	case options.ModeManaged:
 		return setupManaged(mgr, o, deps)
 	default:
-		// The source fetcher is a separate piece of work; until it exists, this mode stays up and says so
-		// on /readyz rather than crash-looping.
-		reason := fmt.Sprintf("%s mode has nothing to run: it is not part of this build yet", o.Mode)
-		deps.loaded.Close(reason)
-		ctrl.Log.WithName("setup").Error(errors.New(reason), "staying up, not ready", "mode", o.Mode)
-		return nil
+		return setupFetch(mgr, o, deps)
 	}
+}
+
+// setupFetch is the fetch sidecar: it keeps its NuOperator's sources fetched into --sources-path.
+func setupFetch(mgr manager.Manager, o *options.Options, deps modeDeps) error {
+	log := ctrl.Log.WithName("fetch")
+	fetch := &managed.Fetch{
+		Key:             o.NuOperator,
+		Client:          mgr.GetClient(),
+		Fetcher:         &source.Fetcher{Root: o.SourcesPath, Log: log},
+		CredentialsPath: o.CredentialsPath,
+		Ready:           deps.loaded,
+		Log:             log,
+	}
+	fetch.Fetcher.OnChange = fetch.OnChange
+	deps.loaded.Close("reading the NuOperator's sources")
+	if err := mgr.Add(fetch); err != nil {
+		return err
+	}
+	// Every replica's sidecar fills its own pod's volume: no leader election here.
+	everyReplica := false
+	return ctrl.NewControllerManagedBy(mgr).Named("nuoperator-sources").
+		For(&nuopv1alpha1.NuOperator{}).
+		WithOptions(controller.Options{NeedLeaderElection: &everyReplica}).
+		Complete(fetch)
 }
 
 // setupManaged runs the scripts its NuOperator's mappings name (or, without --nuoperator, nuop-style
@@ -264,6 +284,7 @@ func setupManaged(mgr manager.Manager, o *options.Options, deps modeDeps) error 
 		Key:          o.NuOperator,
 		Client:       mgr.GetClient(),
 		FileMappings: fileMappings,
+		Sources:      func() []nuopv1alpha1.SourceStatus { return managed.SourceStatuses(o.SourcesPath) },
 		Log:          ctrl.Log.WithName("managed"),
 	}
 	// A fetched source shadows a bundled script of the same name (nuop's minimal example fetches the
@@ -277,10 +298,10 @@ func setupManaged(mgr manager.Manager, o *options.Options, deps modeDeps) error 
 		return nil
 	}
 	// Every replica follows the mappings (a standby must load what it would run); only the leader reports.
-	follow := false
+	everyReplica := false
 	if err := ctrl.NewControllerManagedBy(mgr).Named("nuoperator-mappings").
 		For(&nuopv1alpha1.NuOperator{}).
-		WithOptions(controller.Options{NeedLeaderElection: &follow}).
+		WithOptions(controller.Options{NeedLeaderElection: &everyReplica}).
 		Complete(op); err != nil {
 		return err
 	}

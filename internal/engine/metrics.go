@@ -17,6 +17,8 @@ limitations under the License.
 package engine
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -66,12 +68,33 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Scripts by load state: ready (running) or failed (not loaded, or degraded to its last good version).",
 		}, []string{labelState}),
 	}
-	for _, c := range []prometheus.Collector{m.runs, m.duration, m.loaded} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	// A process runs one engine; a test process may build several, which then share the series.
+	var err error
+	if m.runs, err = register(reg, m.runs); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.loaded, err = register(reg, m.loaded); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// register registers c, or returns the collector of the same name already registered.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	var already prometheus.AlreadyRegisteredError
+	if err := reg.Register(c); errors.As(err, &already) {
+		existing, ok := already.ExistingCollector.(C)
+		if !ok {
+			return c, err
+		}
+		return existing, nil
+	} else if err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 // forget deletes the series of a script that is no longer loaded, so dashboards do not show ghosts.

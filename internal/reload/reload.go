@@ -221,7 +221,7 @@ func (l *Loader) Load(ctx context.Context) {
 	}
 	l.Engine.SetScripts(selected, failed)
 	l.reloads++
-	l.updateGate(selected, failed)
+	l.updateGate(len(loaded), selected, failed)
 	l.Log.Info("scripts loaded", "roots", l.Roots, "loaded", len(selected), "failed", len(failed))
 }
 
@@ -247,9 +247,13 @@ func (l *Loader) loadOne(ctx context.Context, dir string) (*script.Script, *engi
 		Message: "the edit failed to load, the last good version runs: " + err.Error()}
 }
 
-func (l *Loader) updateGate(loaded []*script.Script, failed []engine.ScriptStatus) {
-	if len(loaded) > 0 {
+func (l *Loader) updateGate(loaded int, selected []*script.Script, failed []engine.ScriptStatus) {
+	if len(selected) > 0 {
 		l.Loaded.Open()
+		return
+	}
+	if loaded > 0 && len(failed) == 0 {
+		l.Loaded.Close(fmt.Sprintf("%d script(s) loaded, but no mapping names one: nothing to run", loaded))
 		return
 	}
 	reason := fmt.Sprintf("no script loaded from %s", strings.Join(l.Roots, ", "))

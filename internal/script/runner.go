@@ -332,7 +332,15 @@ func (r *Runner) RegisterMetrics(reg prometheus.Registerer) error {
 			Help: "The most nu processes that ever ran at once.",
 		}, func() float64 { return float64(r.Supervisor.Peak()) }),
 	} {
-		if err := reg.Register(g); err != nil {
+		// A process runs one runner; a test process may build several, and the newest one reports.
+		var already prometheus.AlreadyRegisteredError
+		if err := reg.Register(g); errors.As(err, &already) {
+			reg.Unregister(already.ExistingCollector)
+			err = reg.Register(g)
+			if err != nil {
+				return err
+			}
+		} else if err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,8 @@ limitations under the License.
 package source
 
 import (
+	"kemper.buzz/nuop/test/utils"
+
 	"context"
 	"errors"
 	"io/fs"
@@ -93,12 +95,12 @@ func waitState(t *testing.T, root string, ok func([]State) bool) []State {
 }
 
 func TestRun(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	v1 := r.commit("v1", map[string]string{"scripts/hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	v1 := r.Commit("v1", map[string]string{"scripts/hello/mod.nu": helloV1})
 	root := t.TempDir()
 	// A source of an earlier run that is no longer given is pruned.
-	mustSync(t, &Fetcher{Root: root}, Spec{Location: g.url("scripts.git"), Path: "gone"})
+	mustSync(t, &Fetcher{Root: root}, Spec{Location: g.URL("scripts.git"), Path: "gone"})
 
 	var mu sync.Mutex
 	var changes int
@@ -108,10 +110,10 @@ func TestRun(t *testing.T) {
 		changes++
 	}}
 	specs := []Spec{
-		{Location: g.url("scripts.git") + "?dir=scripts", Path: "/scripts", Interval: time.Hour},
-		{Location: g.url("scripts.git") + "?ref=nope", Path: "team/broken", Interval: time.Hour},
-		{Location: g.url("scripts.git"), Path: "scripts/nested", Interval: time.Hour},
-		{Location: g.url("scripts.git"), Path: "team/ok", Interval: time.Hour},
+		{Location: g.URL("scripts.git") + "?dir=scripts", Path: "/scripts", Interval: time.Hour},
+		{Location: g.URL("scripts.git") + "?ref=nope", Path: "team/broken", Interval: time.Hour},
+		{Location: g.URL("scripts.git"), Path: "scripts/nested", Interval: time.Hour},
+		{Location: g.URL("scripts.git"), Path: "team/ok", Interval: time.Hour},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -131,7 +133,7 @@ func TestRun(t *testing.T) {
 	}
 
 	// A new commit is picked up at once on Trigger (the interval is an hour).
-	v2 := r.commit("v2", map[string]string{"scripts/hello/mod.nu": helloV2})
+	v2 := r.Commit("v2", map[string]string{"scripts/hello/mod.nu": helloV2})
 	f.Trigger()
 	waitState(t, root, func(s []State) bool { return s[0].Revision == v2 && s[3].Revision == v2 })
 	if got := readFile(t, filepath.Join(root, "scripts/hello/mod.nu")); got != helloV2 {
@@ -156,8 +158,8 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunRetriesAfterFailure(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
 	root := t.TempDir()
 	f := &Fetcher{Root: root, retryMin: 200 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -165,11 +167,11 @@ func TestRunRetriesAfterFailure(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = f.Run(ctx, []Spec{{Location: g.url("scripts.git"), Path: "s", Interval: time.Hour}})
+		_ = f.Run(ctx, []Spec{{Location: g.URL("scripts.git"), Path: "s", Interval: time.Hour}})
 	}()
 	// The repository is empty: the first sync fails.
 	waitState(t, root, func(s []State) bool { return len(s) == 1 && strings.Contains(s[0].LastError, "empty") })
-	sha := r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	sha := r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
 	// The retries come after 200 ms, 400 ms, 800 ms, ... (at most the interval): long before the interval.
 	waitState(t, root, func(s []State) bool { return s[0].Revision == sha && s[0].LastError == "" })
 	cancel()

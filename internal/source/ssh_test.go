@@ -17,6 +17,8 @@ limitations under the License.
 package source
 
 import (
+	"kemper.buzz/nuop/test/utils"
+
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -162,8 +164,8 @@ func newClientKey(t *testing.T) ([]byte, ssh.PublicKey) {
 
 func TestSyncSSH(t *testing.T) {
 	dir := t.TempDir()
-	r := newRepo(t, dir, "org/scripts.git")
-	sha := r.commit("v1", map[string]string{"scripts/hello/mod.nu": helloV1})
+	r := utils.NewRepo(t, dir, "org/scripts.git")
+	sha := r.Commit("v1", map[string]string{"scripts/hello/mod.nu": helloV1})
 	key, pub := newClientKey(t)
 	srv := newSSHServer(t, dir, pub)
 	otherKey, _ := newClientKey(t)

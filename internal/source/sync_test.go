@@ -17,6 +17,8 @@ limitations under the License.
 package source
 
 import (
+	"kemper.buzz/nuop/test/utils"
+
 	"context"
 	"errors"
 	"io/fs"
@@ -98,19 +100,19 @@ func wantError(t *testing.T, st State, parts ...string) {
 }
 
 func TestSyncBranch(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "org/scripts.git")
-	mainSHA := r.commit("v1", map[string]string{
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "org/scripts.git")
+	mainSHA := r.Commit("v1", map[string]string{
 		"scripts/hello/mod.nu": helloV1,
 		"scripts/hello/run.sh": "#!/bin/sh\necho hi\n",
 		"README.md":            "readme\n",
 	})
-	r.checkout("dev")
-	devSHA := r.commit("dev", map[string]string{"scripts/hello/mod.nu": helloV2})
+	r.Checkout("dev")
+	devSHA := r.Commit("dev", map[string]string{"scripts/hello/mod.nu": helloV2})
 
 	root := t.TempDir()
 	f := &Fetcher{Root: root}
-	loc := g.url("org/scripts.git") + "?ref=main&dir=scripts"
+	loc := g.URL("org/scripts.git") + "?ref=main&dir=scripts"
 	st := mustSync(t, f, Spec{Location: loc, Path: "/scripts"})
 	if st.Revision != mainSHA || st.Path != "/scripts" || st.Location != loc || st.FetchedAt.IsZero() {
 		t.Errorf("state = %+v, want revision %s", st, mainSHA)
@@ -131,11 +133,11 @@ func TestSyncBranch(t *testing.T) {
 	assertNoGit(t, root)
 
 	// The default branch (HEAD) and another branch, each at its own path.
-	st = mustSync(t, f, Spec{Location: g.url("org/scripts.git") + "?dir=scripts", Path: "default"})
+	st = mustSync(t, f, Spec{Location: g.URL("org/scripts.git") + "?dir=scripts", Path: "default"})
 	if st.Revision != mainSHA {
 		t.Errorf("default branch revision = %s, want main's %s", st.Revision, mainSHA)
 	}
-	st = mustSync(t, f, Spec{Location: g.url("org/scripts.git") + "?ref=dev", Path: "team/dev"})
+	st = mustSync(t, f, Spec{Location: g.URL("org/scripts.git") + "?ref=dev", Path: "team/dev"})
 	if st.Revision != devSHA {
 		t.Errorf("dev revision = %s, want %s", st.Revision, devSHA)
 	}
@@ -149,22 +151,22 @@ func TestSyncBranch(t *testing.T) {
 }
 
 func TestSyncNoNewCommitDoesNotFetch(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	sha := r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	sha := r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
 	root := t.TempDir()
 	f := &Fetcher{Root: root}
-	spec := Spec{Location: g.url("scripts.git"), Path: "scripts"}
+	spec := Spec{Location: g.URL("scripts.git"), Path: "scripts"}
 	first := mustSync(t, f, spec)
-	if g.uploadPack.Load() == 0 {
+	if g.UploadPack.Load() == 0 {
 		t.Fatal("the first Sync fetched nothing")
 	}
-	g.resetCounts()
+	g.ResetCounts()
 	second := mustSync(t, f, spec)
-	if got, want := g.infoRefs.Load(), int64(1); got != want {
+	if got, want := g.InfoRefs.Load(), int64(1); got != want {
 		t.Errorf("second Sync made %d ref advertisement requests, want %d (ls-remote)", got, want)
 	}
-	if got := g.uploadPack.Load(); got != 0 {
+	if got := g.UploadPack.Load(); got != 0 {
 		t.Errorf("second Sync made %d upload-pack requests, want none", got)
 	}
 	if second.Revision != sha || !second.FetchedAt.Equal(first.FetchedAt) {
@@ -172,27 +174,27 @@ func TestSyncNoNewCommitDoesNotFetch(t *testing.T) {
 	}
 
 	// A fresh Fetcher (a restarted sidecar) finds the tree in place too.
-	g.resetCounts()
+	g.ResetCounts()
 	third := mustSync(t, &Fetcher{Root: root}, spec)
-	if g.uploadPack.Load() != 0 || third.Revision != sha || !third.FetchedAt.Equal(first.FetchedAt) {
+	if g.UploadPack.Load() != 0 || third.Revision != sha || !third.FetchedAt.Equal(first.FetchedAt) {
 		t.Errorf("after a restart: %d upload-packs, state %+v; want none and the first's revision and time",
-			g.uploadPack.Load(), third)
+			g.UploadPack.Load(), third)
 	}
 }
 
 func TestSyncTag(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	v1 := r.commit("v1", map[string]string{"operator/scripts/hello/mod.nu": helloV1})
-	r.tag("v1.0", "release 1.0") // annotated
-	r.tag("light", "")           // lightweight
-	r.commit("v2", map[string]string{"operator/scripts/hello/mod.nu": helloV2})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	v1 := r.Commit("v1", map[string]string{"operator/scripts/hello/mod.nu": helloV1})
+	r.Tag("v1.0", "release 1.0") // annotated
+	r.Tag("light", "")           // lightweight
+	r.Commit("v2", map[string]string{"operator/scripts/hello/mod.nu": helloV2})
 
 	for _, ref := range []string{"v1.0", "light", "refs/tags/v1.0"} {
 		t.Run(ref, func(t *testing.T) {
 			root := t.TempDir()
 			f := &Fetcher{Root: root}
-			spec := Spec{Location: g.url("scripts.git") + "?ref=" + ref + "&dir=operator/scripts", Path: "scripts"}
+			spec := Spec{Location: g.URL("scripts.git") + "?ref=" + ref + "&dir=operator/scripts", Path: "scripts"}
 			st := mustSync(t, f, spec)
 			if st.Revision != v1 {
 				t.Errorf("revision = %s, want the tagged commit %s", st.Revision, v1)
@@ -200,9 +202,9 @@ func TestSyncTag(t *testing.T) {
 			if got := readFile(t, filepath.Join(root, "scripts/hello/mod.nu")); got != helloV1 {
 				t.Errorf("mod.nu = %q, want v1", got)
 			}
-			g.resetCounts()
+			g.ResetCounts()
 			mustSync(t, f, spec)
-			if got := g.uploadPack.Load(); got != 0 {
+			if got := g.UploadPack.Load(); got != 0 {
 				t.Errorf("an unchanged tag was fetched again (%d upload-packs)", got)
 			}
 			assertNoGit(t, root)
@@ -211,15 +213,15 @@ func TestSyncTag(t *testing.T) {
 }
 
 func TestSyncCommitSHA(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	old := r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
-	tip := r.commit("v2", map[string]string{"hello/mod.nu": helloV2})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	old := r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	tip := r.Commit("v2", map[string]string{"hello/mod.nu": helloV2})
 
 	root := t.TempDir()
 	f := &Fetcher{Root: root}
 	// A commit behind the tip needs a full fetch.
-	spec := Spec{Location: g.url("scripts.git") + "?ref=" + old, Path: "old"}
+	spec := Spec{Location: g.URL("scripts.git") + "?ref=" + old, Path: "old"}
 	st := mustSync(t, f, spec)
 	if st.Revision != old {
 		t.Errorf("revision = %s, want %s", st.Revision, old)
@@ -228,34 +230,34 @@ func TestSyncCommitSHA(t *testing.T) {
 		t.Errorf("mod.nu = %q, want v1", got)
 	}
 	// A pinned commit in place needs no request at all.
-	g.resetCounts()
+	g.ResetCounts()
 	mustSync(t, f, spec)
-	if n := g.infoRefs.Load() + g.uploadPack.Load(); n != 0 {
+	if n := g.InfoRefs.Load() + g.UploadPack.Load(); n != 0 {
 		t.Errorf("a pinned commit in place made %d requests, want none", n)
 	}
 	// The tip's SHA, in upper case.
-	st = mustSync(t, f, Spec{Location: g.url("scripts.git") + "?ref=" + strings.ToUpper(tip), Path: "tip"})
+	st = mustSync(t, f, Spec{Location: g.URL("scripts.git") + "?ref=" + strings.ToUpper(tip), Path: "tip"})
 	if st.Revision != tip {
 		t.Errorf("revision = %s, want %s", st.Revision, tip)
 	}
 	// A commit that is in no branch or tag.
 	missing := strings.Repeat("ab", 20)
-	wantError(t, f.Sync(context.Background(), Spec{Location: g.url("scripts.git") + "?ref=" + missing, Path: "x"}),
+	wantError(t, f.Sync(context.Background(), Spec{Location: g.URL("scripts.git") + "?ref=" + missing, Path: "x"}),
 		missing, "not found")
 	assertNoGit(t, root)
 }
 
 func TestSyncNewCommitSwitchesAtomically(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	r.commit("v1", map[string]string{"scripts/hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	r.Commit("v1", map[string]string{"scripts/hello/mod.nu": helloV1})
 	root := t.TempDir()
 	f := &Fetcher{Root: root}
-	spec := Spec{Location: g.url("scripts.git") + "?dir=scripts", Path: "/scripts"}
+	spec := Spec{Location: g.URL("scripts.git") + "?dir=scripts", Path: "/scripts"}
 	first := mustSync(t, f, spec)
 	oldTree := trees(t, root)
 
-	v2 := r.commit("v2", map[string]string{"scripts/hello/mod.nu": helloV2, "scripts/other/mod.nu": helloV1})
+	v2 := r.Commit("v2", map[string]string{"scripts/hello/mod.nu": helloV2, "scripts/other/mod.nu": helloV1})
 	modNu := filepath.Join(root, "scripts/hello/mod.nu")
 	var switched bool
 	f.beforeSwitch = func(dir string) {
@@ -310,7 +312,7 @@ func TestSyncNewCommitSwitchesAtomically(t *testing.T) {
 	t.Logf("%d reads during the sync", reads.Load())
 
 	f.beforeSwitch = nil
-	v3 := r.commit("v3", map[string]string{"scripts/other/mod.nu": helloV2})
+	v3 := r.Commit("v3", map[string]string{"scripts/other/mod.nu": helloV2})
 	if st := mustSync(t, f, spec); st.Revision != v3 {
 		t.Errorf("revision = %s, want %s", st.Revision, v3)
 	}
@@ -322,23 +324,23 @@ func TestSyncNewCommitSwitchesAtomically(t *testing.T) {
 }
 
 func TestSyncErrorsKeepLastGoodTree(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	sha := r.commit("v1", map[string]string{"scripts/hello/mod.nu": helloV1, "file": "x"})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	sha := r.Commit("v1", map[string]string{"scripts/hello/mod.nu": helloV1, "file": "x"})
 	root := t.TempDir()
 	f := &Fetcher{Root: root}
-	good := mustSync(t, f, Spec{Location: g.url("scripts.git") + "?dir=scripts", Path: "scripts"})
+	good := mustSync(t, f, Spec{Location: g.URL("scripts.git") + "?dir=scripts", Path: "scripts"})
 
 	cases := []struct {
 		name     string
 		location string
 		want     []string
 	}{
-		{"missing ref", g.url("scripts.git") + "?ref=nope&dir=scripts", []string{`ref "nope" not found`}},
-		{"short SHA", g.url("scripts.git") + "?ref=" + sha[:7], []string{"not found", "full 40-digit SHA"}},
-		{"missing dir", g.url("scripts.git") + "?dir=nope", []string{`dir "nope" does not exist`, sha[:12]}},
-		{"dir is a file", g.url("scripts.git") + "?dir=file", []string{`dir "file" is not a directory`}},
-		{"missing repository", g.url("nope.git"), []string{"not found"}},
+		{"missing ref", g.URL("scripts.git") + "?ref=nope&dir=scripts", []string{`ref "nope" not found`}},
+		{"short SHA", g.URL("scripts.git") + "?ref=" + sha[:7], []string{"not found", "full 40-digit SHA"}},
+		{"missing dir", g.URL("scripts.git") + "?dir=nope", []string{`dir "nope" does not exist`, sha[:12]}},
+		{"dir is a file", g.URL("scripts.git") + "?dir=file", []string{`dir "file" is not a directory`}},
+		{"missing repository", g.URL("nope.git"), []string{"not found"}},
 		{"bad location", "https://user:hunter2@example.com/x.git", []string{"carries credentials", "redacted"}},
 		{"unreachable", "http://127.0.0.1:1/x.git", []string{"127.0.0.1:1"}},
 	}
@@ -374,13 +376,13 @@ func TestSyncInvalidSpec(t *testing.T) {
 
 func TestSyncBasicAuth(t *testing.T) {
 	const token = "s3cr3t-t0ken"
-	g := newGitServer(t, false, "", token)
-	r := newRepo(t, g.dir, "org/private.git")
-	sha := r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, false, "", token)
+	r := utils.NewRepo(t, g.Dir, "org/private.git")
+	sha := r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
 	root := t.TempDir()
 	f := &Fetcher{Root: root}
 	spec := func(c *Credentials) Spec {
-		return Spec{Location: g.url("org/private.git"), Path: "scripts", Credentials: c}
+		return Spec{Location: g.URL("org/private.git"), Path: "scripts", Credentials: c}
 	}
 
 	wantError(t, f.Sync(context.Background(), spec(nil)), "authentication")
@@ -388,7 +390,7 @@ func TestSyncBasicAuth(t *testing.T) {
 	if st.Revision != sha {
 		t.Errorf("revision = %s, want %s", st.Revision, sha)
 	}
-	r.commit("v2", map[string]string{"hello/mod.nu": helloV2})
+	r.Commit("v2", map[string]string{"hello/mod.nu": helloV2})
 	bad := f.Sync(context.Background(), spec(&Credentials{Token: []byte("wrong-token")}))
 	wantError(t, bad, "authentication")
 	if bad.Revision != sha || strings.Contains(bad.LastError, "wrong-token") {
@@ -406,24 +408,24 @@ func TestSyncBasicAuth(t *testing.T) {
 
 func TestSyncTokenUser(t *testing.T) {
 	const token = "s3cr3t-t0ken"
-	g := newGitServer(t, false, "git", token) // the server wants the user "git" with the token
-	r := newRepo(t, g.dir, "private.git")
-	r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, false, "git", token) // the server wants the user "git" with the token
+	r := utils.NewRepo(t, g.Dir, "private.git")
+	r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
 	f := &Fetcher{Root: t.TempDir()}
-	mustSync(t, f, Spec{Location: g.url("private.git"), Path: "a", Credentials: &Credentials{Token: []byte(token)}})
-	wantError(t, f.Sync(context.Background(), Spec{Location: g.url("private.git"), Path: "b",
+	mustSync(t, f, Spec{Location: g.URL("private.git"), Path: "a", Credentials: &Credentials{Token: []byte(token)}})
+	wantError(t, f.Sync(context.Background(), Spec{Location: g.URL("private.git"), Path: "b",
 		Credentials: &Credentials{Token: []byte(token), Username: []byte("bob")}}), "authentication")
 }
 
 func TestSyncCABundle(t *testing.T) {
-	g := newGitServer(t, true, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	sha := r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, true, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	sha := r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
 	f := &Fetcher{Root: t.TempDir()}
-	spec := Spec{Location: g.url("scripts.git"), Path: "scripts"}
+	spec := Spec{Location: g.URL("scripts.git"), Path: "scripts"}
 	wantError(t, f.Sync(context.Background(), spec), "certificate")
 
-	ca := pemCert(g.srv.Certificate().Raw)
+	ca := pemCert(g.Server.Certificate().Raw)
 	spec.Credentials = &Credentials{CABundle: ca}
 	if st := mustSync(t, f, spec); st.Revision != sha {
 		t.Errorf("revision = %s, want %s", st.Revision, sha)
@@ -431,9 +433,9 @@ func TestSyncCABundle(t *testing.T) {
 }
 
 func TestSyncSymlinksAndModes(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	r.commit("v1", map[string]string{
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	r.Commit("v1", map[string]string{
 		"scripts/lib/common.nu":   "export def x [] {}\n",
 		"scripts/hello/mod.nu":    helloV1,
 		"scripts/hello/common.nu": "-> ../lib/common.nu",
@@ -442,7 +444,7 @@ func TestSyncSymlinksAndModes(t *testing.T) {
 		"README.md":               "readme\n",
 	})
 	root := t.TempDir()
-	mustSync(t, &Fetcher{Root: root}, Spec{Location: g.url("scripts.git") + "?dir=scripts", Path: "scripts"})
+	mustSync(t, &Fetcher{Root: root}, Spec{Location: g.URL("scripts.git") + "?dir=scripts", Path: "scripts"})
 	if got := readFile(t, filepath.Join(root, "scripts/hello/common.nu")); got != "export def x [] {}\n" {
 		t.Errorf("a symlink inside the tree: %q", got)
 	}
@@ -454,29 +456,29 @@ func TestSyncSymlinksAndModes(t *testing.T) {
 }
 
 func TestSyncOverlappingPaths(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
 	root := t.TempDir()
 	f := &Fetcher{Root: root}
-	mustSync(t, f, Spec{Location: g.url("scripts.git"), Path: "scripts"})
-	wantError(t, f.Sync(context.Background(), Spec{Location: g.url("scripts.git"), Path: "scripts/extra"}),
+	mustSync(t, f, Spec{Location: g.URL("scripts.git"), Path: "scripts"})
+	wantError(t, f.Sync(context.Background(), Spec{Location: g.URL("scripts.git"), Path: "scripts/extra"}),
 		"must not nest")
-	mustSync(t, f, Spec{Location: g.url("scripts.git"), Path: "team/a"})
-	wantError(t, f.Sync(context.Background(), Spec{Location: g.url("scripts.git"), Path: "team"}), "must not nest")
+	mustSync(t, f, Spec{Location: g.URL("scripts.git"), Path: "team/a"})
+	wantError(t, f.Sync(context.Background(), Spec{Location: g.URL("scripts.git"), Path: "team"}), "must not nest")
 	if got := readFile(t, filepath.Join(root, "team/a/hello/mod.nu")); got != helloV1 {
 		t.Errorf("team/a = %q", got)
 	}
 }
 
 func TestPrune(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
 	root := t.TempDir()
 	f := &Fetcher{Root: root}
 	for _, p := range []string{"a", "team/b", "team/c"} {
-		mustSync(t, f, Spec{Location: g.url("scripts.git"), Path: p})
+		mustSync(t, f, Spec{Location: g.URL("scripts.git"), Path: p})
 	}
 	// Leftovers of an interrupted run, and something that is not ours.
 	for _, p := range []string{filepath.Join(root, treesDir, ".tmp-tree-1/x"), filepath.Join(root, "mine/file")} {
@@ -516,11 +518,11 @@ func TestPrune(t *testing.T) {
 }
 
 func TestSyncCancelled(t *testing.T) {
-	g := newGitServer(t, false, "", "")
-	r := newRepo(t, g.dir, "scripts.git")
-	r.commit("v1", map[string]string{"hello/mod.nu": helloV1})
+	g := utils.NewGitServer(t, false, "", "")
+	r := utils.NewRepo(t, g.Dir, "scripts.git")
+	r.Commit("v1", map[string]string{"hello/mod.nu": helloV1})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	st := (&Fetcher{Root: t.TempDir(), Timeout: time.Minute}).Sync(ctx, Spec{Location: g.url("scripts.git"), Path: "s"})
+	st := (&Fetcher{Root: t.TempDir(), Timeout: time.Minute}).Sync(ctx, Spec{Location: g.URL("scripts.git"), Path: "s"})
 	wantError(t, st, "context canceled")
 }

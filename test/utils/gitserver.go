@@ -189,3 +189,6 @@ func (r *Repo) Tag(name, msg string) {
 	}
 	RunGit(r.t, r.work, "push", "--quiet", "origin", "refs/tags/"+name)
 }
+
+// Work is the repository's work tree.
+func (r *Repo) Work() string { return r.work }

@@ -124,7 +124,8 @@ func run(c config) error {
 	step("API server at %s; %d CRDs installed", cfg.Host, len(env.CRDs))
 
 	// The manager (NuOperator, Gitea) and a standard-mode operator running the example scripts.
-	mgr, err := startProcess(dir, "manager", c.manager, kubeconfig, nil)
+	// The image its NuOperators' Deployments run; the demo's control plane has no kubelet to run them.
+	mgr, err := startProcess(dir, "manager", c.manager, kubeconfig, nil, "NUOP_IMAGE=nuop:demo")
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
+	nuopctrl "kemper.buzz/nuop/internal/controller/nuop"
 	"kemper.buzz/nuop/internal/engine"
 	"kemper.buzz/nuop/internal/health"
 	"kemper.buzz/nuop/internal/managed"
@@ -111,6 +112,8 @@ type Hooks struct {
 	Config *rest.Config
 	// Started is called with the supervisor once the manager is built, before it starts.
 	Started func(*procs.Supervisor)
+	// SkipControllerNameValidation lets a test process build several managers with the same controllers.
+	SkipControllerNameValidation bool
 }
 
 // Run builds the manager for o.Mode and runs it until ctx ends. It returns nil after a clean shutdown.
@@ -147,11 +150,18 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &shutdownTimeout,
 	}
+	if hooks.SkipControllerNameValidation {
+		mgrOpts.Controller.SkipNameValidation = &hooks.SkipControllerNameValidation
+	}
 	if len(o.WatchNamespaces) > 0 {
 		mgrOpts.Cache.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range o.WatchNamespaces {
 			mgrOpts.Cache.DefaultNamespaces[ns] = cache.Config{}
 		}
+	}
+	if o.Mode == options.ModeManager {
+		// Owned Deployments, ServiceAccounts, Roles and RoleBindings: only those the manager made.
+		mgrOpts.Cache.ByObject = nuopctrl.CacheByObject()
 	}
 	if o.NuOperator.Name != "" {
 		// A managed operator may read its own NuOperator only (RBAC by resource name): its cache holds that
@@ -232,6 +242,13 @@ type modeDeps struct {
 func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	switch o.Mode {
 	case options.ModeManager:
+		if err := nuopctrl.SetupWithManager(mgr, nuopctrl.Options{
+			// config/manager passes the manager's own image, the default of every managed operator.
+			Image:            os.Getenv("NUOP_IMAGE"),
+			MaxScriptTimeout: o.MaxScriptTimeout,
+		}); err != nil {
+			return err
+		}
 		// Others-group runnables start after the caches have synced: the manager is loaded then.
 		return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 			deps.loaded.Open()

@@ -64,7 +64,7 @@ func startManager(extraArgs ...string) *running {
 	go func() {
 		defer GinkgoRecover()
 		defer close(r.stopped)
-		r.done <- Run(ctx, o, Hooks{Config: cfg, Started: func(s *procs.Supervisor) {
+		r.done <- Run(ctx, o, Hooks{Config: cfg, SkipControllerNameValidation: true, Started: func(s *procs.Supervisor) {
 			r.supervisor = s
 			close(started)
 		}})

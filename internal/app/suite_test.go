@@ -17,6 +17,8 @@ limitations under the License.
 package app
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -50,6 +52,11 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	clientset, err = kubernetes.NewForConfig(cfg)
 	Expect(err).NotTo(HaveOccurred())
+
+	// Scripts run `nu` from PATH, as in the image.
+	nu, err := utils.Tool("nu")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.Setenv("PATH", filepath.Dir(nu)+string(os.PathListSeparator)+os.Getenv("PATH"))).To(Succeed())
 })
 
 var _ = AfterSuite(func() {

@@ -24,8 +24,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 
 	"kemper.buzz/nuop/test/utils"
 )
@@ -57,6 +62,21 @@ var _ = BeforeSuite(func() {
 	kubeconfig = filepath.Join(dir, "kubeconfig")
 	Expect(utils.WriteKubeconfig(testEnv, cfg, kubeconfig)).To(Succeed())
 })
+
+// nuopClient installs the project's CRDs (idempotent) and returns a client that knows their types.
+func nuopClient() client.Client {
+	root, err := utils.RepoRoot()
+	Expect(err).NotTo(HaveOccurred())
+	_, err = envtest.InstallCRDs(testEnv.Config, envtest.CRDInstallOptions{
+		Paths: []string{filepath.Join(root, "config", "crd", "bases")}})
+	Expect(err).NotTo(HaveOccurred())
+	scheme := runtime.NewScheme()
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(nuopv1alpha1.AddToScheme(scheme)).To(Succeed())
+	c, err := client.New(testEnv.Config, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}
 
 var _ = AfterSuite(func() {
 	if testEnv != nil {

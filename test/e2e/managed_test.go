@@ -31,10 +31,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	"kemper.buzz/nuop/test/utils"
@@ -73,14 +70,7 @@ var _ = Describe("managed mode", Ordered, func() {
 	BeforeAll(func() {
 		root, err := utils.RepoRoot()
 		Expect(err).NotTo(HaveOccurred())
-		_, err = envtest.InstallCRDs(testEnv.Config, envtest.CRDInstallOptions{
-			Paths: []string{filepath.Join(root, "config", "crd", "bases")}})
-		Expect(err).NotTo(HaveOccurred())
-		scheme := runtime.NewScheme()
-		Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-		Expect(nuopv1alpha1.AddToScheme(scheme)).To(Succeed())
-		c, err = client.New(testEnv.Config, client.Options{Scheme: scheme})
-		Expect(err).NotTo(HaveOccurred())
+		c = nuopClient()
 
 		ns = createNamespace()
 		key = client.ObjectKey{Namespace: ns, Name: "demo"}

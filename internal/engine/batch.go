@@ -27,6 +27,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"kemper.buzz/nuop/internal/script"
 )
@@ -178,7 +179,7 @@ func entryResult(run script.Result, entries map[types.NamespacedName]batchEntry,
 	if parseErr != nil {
 		return fail("the reconcile-batch answer is not a YAML list of {namespace, name, result}: " + parseErr.Error())
 	}
-	e, ok := entries[objectKey(obj)]
+	e, ok := entries[client.ObjectKeyFromObject(obj)]
 	if !ok {
 		return fail("the reconcile-batch answer has no entry for this object")
 	}

@@ -34,7 +34,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -440,16 +439,12 @@ func findScript(scripts []*script.Script, name string) *script.Script {
 	return nil
 }
 
-func objectKey(obj client.Object) types.NamespacedName {
-	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
-}
-
 // queued is what a sweep hands to a controller.
 func (r *reconciler) enqueue(obj client.Object) {
 	select {
 	case r.sweepCh <- event.GenericEvent{Object: obj}:
 	default:
-		r.log.Info("sweep queue full; the object is picked up at the next sweep", "object", objectKey(obj))
+		r.log.Info("sweep queue full; the object is picked up at the next sweep", "object", client.ObjectKeyFromObject(obj))
 	}
 }
 

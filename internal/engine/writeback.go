@@ -28,6 +28,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // writeBack writes the object a script printed on exit 2, if the whole of stdout is exactly one object
@@ -42,7 +43,7 @@ func (r *reconciler) writeBack(ctx context.Context, in *unstructured.Unstructure
 	}
 	ctx, cancel := writeContext(ctx)
 	defer cancel()
-	key := objectKey(in)
+	key := client.ObjectKeyFromObject(in)
 	out.SetResourceVersion(in.GetResourceVersion())
 	unstructured.RemoveNestedField(out.Object, "metadata", "managedFields")
 

@@ -49,6 +49,13 @@ test: manifests generate fmt vet envtest kustomize nu ## Run all tests (unit, en
 test-e2e: manifests generate envtest kustomize nu ## Run only the end-to-end suite, verbosely.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./test/e2e/ -timeout 20m -v -ginkgo.v
 
+# A measurement, not a test (not part of `make test`): N labelled ConfigMaps through a write-back script on
+# the built manager against envtest (docs/benchmarks.md). Flags go in BENCH_ARGS, e.g.
+# BENCH_ARGS="-n 1000 -unrelated 0 -concurrency 4 -kube-api-qps 1000 -kube-api-burst 2000".
+.PHONY: bench
+bench: envtest nu ## Run the script engine benchmark and print its report (docs/benchmarks.md).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go run ./test/bench/engine $(BENCH_ARGS)
+
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter.
 	$(GOLANGCI_LINT) run

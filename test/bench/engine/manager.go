@@ -1,0 +1,358 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"kemper.buzz/nuop/internal/options"
+	"kemper.buzz/nuop/internal/script"
+	"kemper.buzz/nuop/test/utils"
+)
+
+// The CPU accounts of a run.
+const (
+	partNu        = "nu (the manager's reaped children)"
+	partManager   = "manager"
+	partAPIServer = "kube-apiserver"
+	partEtcd      = "etcd"
+	partHarness   = "this harness"
+)
+
+// result is what one benchmark run measured.
+type result struct {
+	c     config
+	floor floor
+
+	// Effective settings of the manager.
+	qps   float64
+	burst int
+	cap   int
+
+	// Times from the manager's process start.
+	ready, firstWrite, lastWrite time.Duration
+	written                      int
+
+	// From the metrics, after the settle time.
+	runs        map[string]float64 // by result
+	runsAtLast  float64
+	processMax  float64
+	runWallMean time.Duration
+
+	// The manager's own memory (its nu children are not in it).
+	peakRSS, endRSS int64
+	// At the end: the anonymous and file-backed (the binary's pages) parts of RSS, the Go heap in use.
+	endAnon, endFile, heapInuse int64
+
+	// CPU used from the manager's process start to the last write, by part, and by the whole machine.
+	cpu         map[string]time.Duration
+	machineBusy time.Duration
+	// quiet is whether the rest of the machine was quiet before the measurements began.
+	quiet bool
+
+	nuVersion string
+}
+
+// runManager starts the manager on the cluster, watches the objects being written, reads its metrics
+// and memory, and stops it.
+func (h *harness) runManager(ctx context.Context) (*result, error) {
+	res := &result{c: h.c, qps: h.c.qps, burst: h.c.burst, cap: h.c.maxProcs, runs: map[string]float64{},
+		cpu: map[string]time.Duration{}, nuVersion: nuVersion(h.nu)}
+	if res.qps == 0 {
+		res.qps = options.DefaultKubeAPIQPS
+	}
+	if res.burst == 0 {
+		res.burst = options.DefaultKubeAPIBurst
+	}
+	if res.cap == 0 {
+		res.cap = script.DefaultMaxProcesses()
+	}
+
+	// The watch starts before the manager, so no write is missed.
+	sel := metav1.ListOptions{LabelSelector: selectorLabel + "=" + labelYes + "," + writtenLabel + "=" + labelYes}
+	list, err := h.client.CoreV1().ConfigMaps(benchNamespace).List(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	if len(list.Items) != 0 {
+		return nil, fmt.Errorf("%d objects are written before the manager starts", len(list.Items))
+	}
+	sel.ResourceVersion = list.ResourceVersion
+	w, err := h.client.CoreV1().ConfigMaps(benchNamespace).Watch(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Stop()
+
+	envtestPids := childrenNamed(partEtcd, partAPIServer)
+	before := map[string]cpuTimes{}
+	for name, pid := range envtestPids {
+		before[name], _ = procCPU(pid)
+	}
+	harnessBefore := selfCPU()
+	machineBefore, err := readMachineCPU()
+	if err != nil {
+		return nil, err
+	}
+	m, err := h.startManager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer m.stop()
+
+	if err := h.awaitWrites(ctx, res, m, w); err != nil {
+		return nil, err
+	}
+	mgr, err := procCPU(m.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	res.cpu[partNu], res.cpu[partManager] = mgr.children, mgr.self
+	for name, pid := range envtestPids {
+		if now, err := procCPU(pid); err == nil {
+			res.cpu[name] = now.sub(before[name]).self
+		}
+	}
+	res.cpu[partHarness] = selfCPU() - harnessBefore
+	if machineAfter, err := readMachineCPU(); err == nil {
+		res.machineBusy = machineAfter.busy - machineBefore.busy
+	}
+	if metrics, err := scrape(m.metricsURL); err == nil {
+		res.runsAtLast = metrics.sum("nuop_script_runs_total", "script", scriptName, "operation", "reconcile")
+	}
+
+	step(fmt.Sprintf("all %d objects written; watching %s more for runs that should not happen", h.c.n, h.c.settle))
+	select {
+	case <-time.After(h.c.settle):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return res, h.readFinal(res, m)
+}
+
+// awaitWrites follows the watch until every labelled object carries the written label, and notes when
+// the manager became ready.
+func (h *harness) awaitWrites(ctx context.Context, res *result, m *managerProc, w watch.Interface) error {
+	seen := map[string]bool{}
+	deadline := time.After(h.c.timeout)
+	ready := m.readiness(ctx)
+	for len(seen) < h.c.n {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return errors.New("the watch of the written objects ended")
+			}
+			cm, isCM := ev.Object.(*corev1.ConfigMap)
+			if !isCM || (ev.Type != watch.Added && ev.Type != watch.Modified) || seen[cm.Name] {
+				continue
+			}
+			seen[cm.Name] = true
+			at := time.Since(m.start)
+			if len(seen) == 1 {
+				res.firstWrite = at
+				step("first object written")
+			}
+			res.lastWrite, res.written = at, len(seen)
+		case at := <-ready:
+			res.ready = at
+			step("manager ready (/readyz)")
+		case <-m.exited:
+			return fmt.Errorf("the manager exited early (%v); its log:\n%s", m.cmd.ProcessState, m.logTail())
+		case <-deadline:
+			return fmt.Errorf("%w: %d of %d objects written after %s; the manager's log:\n%s",
+				errTimeout, len(seen), h.c.n, h.c.timeout, m.logTail())
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if res.ready == 0 {
+		select {
+		case res.ready = <-ready:
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
+}
+
+// readFinal reads the metrics and memory after the settle time.
+func (h *harness) readFinal(res *result, m *managerProc) error {
+	metrics, err := scrape(m.metricsURL)
+	if err != nil {
+		return err
+	}
+	for _, s := range metrics["nuop_script_runs_total"] {
+		if s.labels["script"] == scriptName && s.labels["operation"] == "reconcile" {
+			res.runs[s.labels["result"]] += s.value
+		}
+	}
+	res.processMax = metrics.sum("nuop_script_processes_max")
+	count := metrics.sum("nuop_script_run_duration_seconds_count", "script", scriptName, "operation", "reconcile")
+	if count > 0 {
+		sum := metrics.sum("nuop_script_run_duration_seconds_sum", "script", scriptName, "operation", "reconcile")
+		res.runWallMean = time.Duration(sum / count * float64(time.Second))
+	}
+	pid := m.cmd.Process.Pid
+	if res.peakRSS, err = statusBytes(pid, "VmHWM"); err != nil {
+		return err
+	}
+	if res.endRSS, err = statusBytes(pid, "VmRSS"); err != nil {
+		return err
+	}
+	res.endAnon, _ = statusBytes(pid, "RssAnon")
+	res.endFile, _ = statusBytes(pid, "RssFile")
+	res.heapInuse = int64(metrics.sum("go_memstats_heap_inuse_bytes"))
+	return nil
+}
+
+// managerProc is the running manager.
+type managerProc struct {
+	cmd        *exec.Cmd
+	start      time.Time
+	exited     chan struct{}
+	logPath    string
+	metricsURL string
+	readyURL   string
+}
+
+func (h *harness) startManager(ctx context.Context) (*managerProc, error) {
+	metricsAddr, err := utils.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	probeAddr, err := utils.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--mode", "standard", "--script-path", filepath.Dir(h.scriptDir), "--kubeconfig", h.kubeconfig,
+		"--metrics-bind-address", metricsAddr, "--metrics-secure=false", "--health-probe-bind-address", probeAddr}
+	if h.c.qps > 0 {
+		args = append(args, "--kube-api-qps", strconv.FormatFloat(h.c.qps, 'f', -1, 64))
+	}
+	if h.c.burst > 0 {
+		args = append(args, "--kube-api-burst", strconv.Itoa(h.c.burst))
+	}
+	if h.c.maxProcs > 0 {
+		args = append(args, "--max-script-processes", strconv.Itoa(h.c.maxProcs))
+	}
+	m := &managerProc{exited: make(chan struct{}), logPath: filepath.Join(h.tmp, "manager.log"),
+		metricsURL: "http://" + metricsAddr + "/metrics", readyURL: "http://" + probeAddr + "/readyz"}
+	logFile, err := os.Create(m.logPath)
+	if err != nil {
+		return nil, err
+	}
+	home := filepath.Join(h.tmp, "manager-home")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return nil, err
+	}
+	m.cmd = exec.CommandContext(ctx, h.manager, args...)
+	// Interrupting the benchmark must not kill the manager mid-write: it gets SIGTERM from stop instead.
+	m.cmd.Cancel = func() error { return m.cmd.Process.Signal(syscall.SIGTERM) }
+	m.cmd.WaitDelay = 2 * time.Minute
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// nu from bin/, as the image has it on PATH.
+	m.cmd.Env = append(os.Environ(), "PATH="+h.binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+home)
+	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
+	step("starting the manager: " + h.manager + " " + strings.Join(args, " "))
+	m.start = time.Now()
+	if err := m.cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, err
+	}
+	go func() {
+		_ = m.cmd.Wait()
+		_ = logFile.Close()
+		close(m.exited)
+	}()
+	return m, nil
+}
+
+// readiness reports once, on the returned channel, how long after its start the manager answered
+// /readyz with 200.
+func (m *managerProc) readiness(ctx context.Context) <-chan time.Duration {
+	ch := make(chan time.Duration, 1)
+	go func() {
+		client := &http.Client{Timeout: time.Second}
+		for ctx.Err() == nil {
+			select {
+			case <-m.exited:
+				return
+			default:
+			}
+			if resp, err := client.Get(m.readyURL); err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					ch <- time.Since(m.start)
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return ch
+}
+
+// stop sends SIGTERM and waits for the manager's clean exit; SIGKILL after two minutes.
+func (m *managerProc) stop() {
+	select {
+	case <-m.exited:
+		return
+	default:
+	}
+	step("stopping the manager (SIGTERM)")
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.exited:
+	case <-time.After(2 * time.Minute):
+		_ = m.cmd.Process.Kill()
+		<-m.exited
+	}
+	if !m.cmd.ProcessState.Success() {
+		fmt.Fprintf(os.Stderr, "bench: the manager did not exit cleanly (%v); its log:\n%s", m.cmd.ProcessState, m.logTail())
+	}
+}
+
+// logTail is the end of the manager's log.
+func (m *managerProc) logTail() string {
+	data, err := os.ReadFile(m.logPath)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-30):], "\n")
+}
+
+func nuVersion(nu string) string {
+	out, err := exec.Command(nu, "--version").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}

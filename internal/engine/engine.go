@@ -61,6 +61,10 @@ const (
 	StateFailed State = "Failed"
 	// StateDegraded: an edit of it failed to load; its last good version keeps running.
 	StateDegraded State = "Degraded"
+	// StateNotFound: a mapping names a script that is not loaded (reported by managed mode's selection).
+	StateNotFound State = "NotFound"
+	// StateMismatched: a mapping's kind differs from its script's (reported by managed mode's selection).
+	StateMismatched State = "Mismatched"
 )
 
 // ScriptStatus is what the engine reports about one script.

@@ -111,8 +111,8 @@ func Select(loaded []*script.Script, mappings []Mapping) ([]*script.Script, []en
 	mapped := map[string]bool{}
 	for _, m := range mappings {
 		s, ok := byName[m.Name]
-		problem := func(msg string, args ...any) {
-			st := engine.ScriptStatus{Name: m.Name, GVK: m.gvk(), State: engine.StateFailed, Message: fmt.Sprintf(msg, args...)}
+		problem := func(state engine.State, msg string, args ...any) {
+			st := engine.ScriptStatus{Name: m.Name, GVK: m.gvk(), State: state, Message: fmt.Sprintf(msg, args...)}
 			if s != nil {
 				st.Dir = s.Dir
 			}
@@ -120,15 +120,16 @@ func Select(loaded []*script.Script, mappings []Mapping) ([]*script.Script, []en
 		}
 		switch {
 		case !ok:
-			problem("mapping %q names no loaded script (loaded: %s)", m.Name, strings.Join(slices.Sorted(maps.Keys(byName)), ", "))
+			problem(engine.StateNotFound, "mapping %q names no loaded script (loaded: %s)",
+				m.Name, strings.Join(slices.Sorted(maps.Keys(byName)), ", "))
 		case mapped[m.Name]:
-			problem("mapping %q is given twice; the first one is used", m.Name)
+			problem(engine.StateFailed, "mapping %q is given twice; the first one is used", m.Name)
 		case m.gvk() != s.Config.GVK().String():
-			problem("mapping %q is for %s, but the script watches %s", m.Name, m.gvk(), s.Config.GVK())
+			problem(engine.StateMismatched, "mapping %q is for %s, but the script watches %s", m.Name, m.gvk(), s.Config.GVK())
 		default:
 			overridden, err := override(s, m)
 			if err != nil {
-				problem("mapping %q: %v", m.Name, err)
+				problem(engine.StateFailed, "mapping %q: %v", m.Name, err)
 				break
 			}
 			mapped[m.Name] = true

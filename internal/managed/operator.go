@@ -241,16 +241,16 @@ func (o *Operator) scriptStatuses() ([]nuopv1alpha1.ScriptStatus, metav1.Conditi
 }
 
 func apiState(s engine.ScriptStatus) nuopv1alpha1.ScriptState {
-	switch {
-	case s.State == engine.StateReady:
+	switch s.State {
+	case engine.StateReady:
 		return nuopv1alpha1.ScriptRunning
-	case s.State == engine.StatePending:
+	case engine.StatePending:
 		return nuopv1alpha1.ScriptPending
-	case s.State == engine.StateDegraded:
+	case engine.StateDegraded:
 		return nuopv1alpha1.ScriptDegraded
-	case strings.Contains(s.Message, "names no loaded script"):
+	case engine.StateNotFound:
 		return nuopv1alpha1.ScriptNotFound
-	case strings.Contains(s.Message, "but the script watches"):
+	case engine.StateMismatched:
 		return nuopv1alpha1.ScriptMismatched
 	default:
 		return nuopv1alpha1.ScriptFailed

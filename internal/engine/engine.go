@@ -256,9 +256,10 @@ func (e *Engine) sync(ctx context.Context) {
 	kinds := map[string]kindInfo{}
 	status := map[string]ScriptStatus{}
 	claimed := map[string]string{} // kind+finalizer -> script that holds it
+	resources := memoized(e.discovery)
 	for _, s := range desired {
 		cfg := s.Config
-		info, err := resolveKind(e.discovery, cfg)
+		info, err := resolveKind(resources, cfg)
 		switch {
 		case err == nil:
 		case isNotServed(err):

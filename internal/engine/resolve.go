@@ -42,10 +42,31 @@ type kindInfo struct {
 // errKindNotServed means the API server does not serve the kind (yet): its CRD may be installed later.
 var errKindNotServed = errors.New("kind not served")
 
+// resourcesFor lists the resources of one group/version: discovery's ServerResourcesForGroupVersion, or
+// a memo of it that one sync pass shares among scripts of the same group/version.
+type resourcesFor func(groupVersion string) (*metav1.APIResourceList, error)
+
+// memoized asks discovery once per group/version.
+func memoized(dc discovery.DiscoveryInterface) resourcesFor {
+	type answer struct {
+		list *metav1.APIResourceList
+		err  error
+	}
+	seen := map[string]answer{}
+	return func(gv string) (*metav1.APIResourceList, error) {
+		a, ok := seen[gv]
+		if !ok {
+			a.list, a.err = dc.ServerResourcesForGroupVersion(gv)
+			seen[gv] = a
+		}
+		return a.list, a.err
+	}
+}
+
 // resolveKind finds the resource of cfg's kind through discovery.
-func resolveKind(dc discovery.DiscoveryInterface, cfg script.Config) (kindInfo, error) {
+func resolveKind(resources resourcesFor, cfg script.Config) (kindInfo, error) {
 	gvk := cfg.GVK()
-	list, err := dc.ServerResourcesForGroupVersion(gvk.GroupVersion().String())
+	list, err := resources(gvk.GroupVersion().String())
 	if apierrors.IsNotFound(err) {
 		return kindInfo{}, fmt.Errorf("%w: the API server serves no %s", errKindNotServed, gvk.GroupVersion())
 	}
@@ -95,6 +116,7 @@ func probeFieldSelector(ctx context.Context, mc metadata.Interface, info kindInf
 
 // Resource finds the resource of gvk through discovery.
 func Resource(dc discovery.DiscoveryInterface, gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
-	info, err := resolveKind(dc, script.Config{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind})
+	cfg := script.Config{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}
+	info, err := resolveKind(dc.ServerResourcesForGroupVersion, cfg)
 	return info.resource, err
 }

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -83,7 +84,7 @@ func createAsIs(path, namespace string) []*unstructured.Unstructured {
 }
 
 var _ = Describe("Manifests", func() {
-	It("admits every sample unchanged, and the samples kustomization lists them all", func() {
+	It("admits every sample (NuOperators unchanged), and the samples kustomization lists them all", func() {
 		files, err := filepath.Glob(repoPath("config", "samples", "*.yaml"))
 		Expect(err).NotTo(HaveOccurred())
 
@@ -103,9 +104,13 @@ var _ = Describe("Manifests", func() {
 		Expect(samples).NotTo(BeEmpty())
 		Expect(kustomization.Resources).To(ConsistOf(samples))
 
+		// Every sample is admitted (the Gitea ones too: the suite installs every CRD); a NuOperator sample
+		// is named after the group as Kubebuilder names samples.
 		for _, f := range samples {
 			nuops := createAsIs(repoPath("config", "samples", f), testNamespace)
-			Expect(nuops).NotTo(BeEmpty(), "%s holds no NuOperator", f)
+			if strings.HasPrefix(f, "kemper.buzz_") {
+				Expect(nuops).NotTo(BeEmpty(), "%s holds no NuOperator", f)
+			}
 		}
 	})
 

@@ -17,7 +17,6 @@ limitations under the License.
 package v1alpha1_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -26,6 +25,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"kemper.buzz/nuop/test/utils"
 )
 
 // obj is a NuOperator as kubectl sends it: plain JSON, so a test can leave out what a Go struct would
@@ -70,25 +71,6 @@ func create(o obj) (*unstructured.Unstructured, error) {
 	return u, err
 }
 
-// notChecked is the API server's note that it skipped CEL rules because of other errors: not a cause.
-const notChecked = "some validation rules were not checked because the object was invalid"
-
-// causes are the field errors of an Invalid answer, as "field: message".
-func causes(err error) []string {
-	var status apierrors.APIStatus
-	if !errors.As(err, &status) || status.Status().Details == nil {
-		return nil
-	}
-	var out []string
-	for _, c := range status.Status().Details.Causes {
-		if strings.Contains(c.Message, notChecked) {
-			continue
-		}
-		out = append(out, c.Field+": "+c.Message)
-	}
-	return out
-}
-
 var _ = Describe("NuOperator admission", func() {
 	DescribeTable("rejects, with a message that says why",
 		func(edit func(obj), field, message string) {
@@ -98,7 +80,7 @@ var _ = Describe("NuOperator admission", func() {
 			Expect(err).To(HaveOccurred(), "the API server admitted it")
 			GinkgoWriter.Printf("rejected: %v\n", err)
 			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "not an Invalid answer: %v", err)
-			Expect(causes(err)).To(ConsistOf(SatisfyAll(HavePrefix(field+": "), ContainSubstring(message))),
+			Expect(utils.InvalidCauses(err)).To(ConsistOf(SatisfyAll(HavePrefix(field+": "), ContainSubstring(message))),
 				"exactly one cause, on %s, saying %q", field, message)
 		},
 

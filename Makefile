@@ -40,13 +40,14 @@ vet: ## Run go vet against code.
 	go vet ./...
 
 # Every suite runs against real parts: envtest's kube-apiserver and etcd (built from Go modules by
-# hack/tools.sh), the real nu, the built manager binary. test/e2e needs no cluster, so it runs here too.
+# hack/tools.sh), the real nu, a real Gitea (found under NUOP_BIN_DIR by test/utils/giteaserver), the
+# built manager binary. test/e2e needs no cluster, so it runs here too.
 .PHONY: test
-test: manifests generate fmt vet envtest kustomize nu ## Run all tests (unit, envtest suites, end to end).
+test: manifests generate fmt vet envtest kustomize nu gitea ## Run all tests (unit, envtest suites, end to end).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./... -timeout 20m -coverprofile cover.out
 
 .PHONY: test-e2e
-test-e2e: manifests generate envtest kustomize nu ## Run only the end-to-end suite, verbosely.
+test-e2e: manifests generate envtest kustomize nu gitea ## Run only the end-to-end suite, verbosely.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./test/e2e/ -timeout 20m -v -ginkgo.v
 
 # A measurement, not a test (not part of `make test`): N labelled ConfigMaps through a write-back script on

@@ -111,7 +111,10 @@ type Engine struct {
 	// failed are scripts that did not load at all; they are reported with the others.
 	failed  []ScriptStatus
 	running map[string]*scriptController
-	status  map[string]ScriptStatus
+	// releasing are removed scripts, stopped, whose finalizers are not all released yet: a failed release
+	// is tried again at the next pass, not forgotten with objects still carrying the finalizer.
+	releasing []*scriptController
+	status    map[string]ScriptStatus
 	// started is set once Start runs, i.e. on the leader.
 	started bool
 	wake    chan struct{}
@@ -291,6 +294,8 @@ func (e *Engine) sync(ctx context.Context) {
 		info, ok := kinds[name]
 		if want == nil {
 			removed = append(removed, sc)
+			// In the same critical section as leaving running: Released must find it in one or the other.
+			e.releasing = append(e.releasing, sc)
 		} else if !ok || !reflect.DeepEqual(want.Config, sc.script.Config) || want.Dir != sc.script.Dir || info != sc.kind {
 			toStop = append(toStop, sc)
 		} else {
@@ -303,9 +308,9 @@ func (e *Engine) sync(ctx context.Context) {
 		sc.stop()
 	}
 	for _, sc := range removed {
-		e.releaseAll(ctx, sc)
 		e.metrics.forget(sc.script.Config.Name)
 	}
+	e.releasePending(ctx, desired, kinds)
 
 	for _, s := range desired {
 		name := s.Config.Name
@@ -403,12 +408,35 @@ func (e *Engine) sweep(ctx context.Context, sc *scriptController) {
 	}
 }
 
+// releasePending releases the finalizers of the removed scripts, keeping those whose release failed for
+// the next pass. A desired script of the same name, kind and finalizer takes their objects over instead.
+func (e *Engine) releasePending(ctx context.Context, desired []*script.Script, kinds map[string]kindInfo) {
+	e.mu.Lock()
+	pending := slices.Clone(e.releasing)
+	e.mu.Unlock()
+	var left []*scriptController
+	for _, sc := range pending {
+		cfg := sc.script.Config
+		if want := findScript(desired, cfg.Name); want != nil && want.Config.Finalizer == cfg.Finalizer &&
+			kinds[cfg.Name] == sc.kind {
+			continue
+		}
+		if !e.releaseAll(ctx, sc) {
+			left = append(left, sc)
+		}
+	}
+	e.mu.Lock()
+	e.releasing = left
+	e.mu.Unlock()
+}
+
 // releaseAll removes a removed script's finalizers from this instance's objects, without running
-// finalize: no code of a script that is gone is ever run, and no object is left undeletable.
-func (e *Engine) releaseAll(ctx context.Context, sc *scriptController) {
+// finalize: no code of a script that is gone is ever run, and no object is left undeletable. It reports
+// whether every one was released.
+func (e *Engine) releaseAll(ctx context.Context, sc *scriptController) bool {
 	cfg := sc.script.Config
 	if cfg.Finalizer == "" {
-		return
+		return true
 	}
 	n, err := ReleaseFinalizers(ctx, e.metadata, e.client,
 		Release{Resource: sc.kind.resource, Kind: sc.kind.gvk, Finalizer: cfg.Finalizer, Instance: e.instance},
@@ -417,10 +445,12 @@ func (e *Engine) releaseAll(ctx context.Context, sc *scriptController) {
 				"script %s was removed; finalizer %s released without finalize", cfg.Name, cfg.Finalizer)
 		})
 	if err != nil {
-		e.log.Error(err, "releasing the finalizers of a removed script", "script", cfg.Name, "released", n)
-		return
+		e.log.Error(err, "releasing the finalizers of a removed script; tried again at the next pass",
+			"script", cfg.Name, "released", n)
+		return false
 	}
 	e.log.Info("released the finalizers of a removed script", "script", cfg.Name, "count", n)
+	return true
 }
 
 // event records an event on obj; the recorder aggregates repeats into series.
@@ -453,9 +483,11 @@ func (r *reconciler) enqueue(obj client.Object) {
 	}
 }
 
-// Running returns how many script controllers run (on the leader).
-func (e *Engine) Running() int {
+// Released reports whether the engine has let go of everything: it is given no script, runs none, and
+// every removed script's finalizers are released. The managed operator reports its scripts' finalizers
+// released on it (SCRIPT-PROTOCOL section 5).
+func (e *Engine) Released() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.running)
+	return len(e.desired) == 0 && len(e.running) == 0 && len(e.releasing) == 0
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,6 +38,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -358,6 +360,31 @@ var _ = Describe("engine scenarios", func() {
 		Expect(eventsAbout(ns, "ours", ReasonFinalizerReleased)).NotTo(BeEmpty())
 	})
 
+	It("says it has released everything only once a removed script's finalizers are gone, trying a failed release again", func() {
+		logs := captureLogs()
+		startScripts(load("fin"))
+		ns := newNamespace()
+		lockConfigMaps(ns)
+		newConfigMap(ns, "held", map[string]string{"engine-test/fin": "yes"})
+		DeferCleanup(removeFinalizersOf, ns, "held")
+		Eventually(func() []string { return getConfigMap(ns, "held").Finalizers }).Should(ContainElement(finalizer))
+		Expect(eng.Released()).To(BeFalse(), "a script is given")
+
+		cm := getConfigMap(ns, "held")
+		cm.Labels[lockedLabel] = "yes"
+		Expect(k8s.Update(ctx, cm)).To(Succeed())
+		eng.SetScripts(nil, nil)
+		Eventually(logs.String).Should(ContainSubstring("releasing the finalizers of a removed script; tried again at the next pass"))
+		Expect(getConfigMap(ns, "held").Finalizers).To(ContainElement(finalizer))
+		Expect(eng.Released()).To(BeFalse(), "the release failed: it is not done")
+
+		cm = getConfigMap(ns, "held")
+		delete(cm.Labels, lockedLabel)
+		Expect(k8s.Update(ctx, cm)).To(Succeed())
+		Eventually(eng.Released).Should(BeTrue())
+		Expect(getConfigMap(ns, "held").Finalizers).NotTo(ContainElement(finalizer), "released before the engine says so")
+	})
+
 	It("never runs more nu processes at once than the runner allows", func() {
 		startScripts(load("many"))
 		unchanged := func() float64 { return runs("many", script.OpReconcile, resultUnchanged) }
@@ -474,4 +501,48 @@ func TestChangedBeyondVersion(t *testing.T) {
 			t.Error("changedBeyondVersion dropped an update of an object that is not unstructured")
 		}
 	})
+}
+
+// lockedLabel marks a ConfigMap lockConfigMaps refuses to update.
+const lockedLabel = "engine-test/locked"
+
+// lockConfigMaps makes the API server refuse every update of a ConfigMap in ns that keeps the locked label
+// (an update that removes it passes), as a stand-in for any failure of a write the engine makes.
+func lockConfigMaps(ns string) {
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "lock-" + ns},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
+			MatchConstraints: &admissionregistrationv1.MatchResources{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}},
+				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"},
+						Resources: []string{"configmaps"}},
+				}}},
+			},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: fmt.Sprintf("!(has(oldObject.metadata.labels) && '%[1]s' in oldObject.metadata.labels && "+
+					"has(object.metadata.labels) && '%[1]s' in object.metadata.labels)", lockedLabel),
+				Message: "locked by the test",
+			}},
+		},
+	}
+	Expect(k8s.Create(ctx, policy)).To(Succeed())
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
+	}
+	Expect(k8s.Create(ctx, binding)).To(Succeed())
+	DeferCleanup(func() {
+		Expect(k8s.Delete(ctx, binding)).To(Succeed())
+		Expect(k8s.Delete(ctx, policy)).To(Succeed())
+	})
+	// Policies take effect asynchronously: wait until a locked probe is refused.
+	probe := newConfigMap(ns, "lock-probe", map[string]string{lockedLabel: "yes"})
+	Eventually(func() error {
+		probe.Data["k"] += "v"
+		return k8s.Update(ctx, probe)
+	}).Should(MatchError(ContainSubstring("locked by the test")))
 }

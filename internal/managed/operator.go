@@ -48,8 +48,8 @@ const FieldManager = "nuop-managed"
 const reportInterval = 2 * time.Second
 
 // Operator ties a managed operator to its NuOperator: the NuOperator's mappings choose what runs, and
-// what runs is reported in its status. On the NuOperator's deletion it stops every script, which
-// releases their finalizers (SCRIPT-PROTOCOL section 5), and reports that.
+// what runs is reported in its status. On the NuOperator's deletion, or when it maps nothing any more, it
+// stops every script, which releases their finalizers (SCRIPT-PROTOCOL section 5), and reports that.
 type Operator struct {
 	Key    types.NamespacedName
 	Client client.Client
@@ -143,7 +143,7 @@ func (o *Operator) report(ctx context.Context) error {
 		return client.IgnoreNotFound(err)
 	}
 	o.mu.Lock()
-	deleting := o.deleting
+	deleting, unmapped := o.deleting, o.spec && len(o.mappings) == 0
 	o.mu.Unlock()
 
 	scripts, loaded := o.scriptStatuses()
@@ -155,14 +155,11 @@ func (o *Operator) report(ctx context.Context) error {
 		o.condition(nuop, nuopv1alpha1.ConditionScriptsLoaded, loaded),
 		o.condition(nuop, nuopv1alpha1.ConditionSourcesFetched, sourcesCondition(nuop, sources)),
 	}
-	if deleting {
-		conditions[0] = o.condition(nuop, nuopv1alpha1.ConditionScriptsLoaded, metav1.Condition{
-			Status: metav1.ConditionFalse, Reason: nuopv1alpha1.ReasonFinalizersReleased,
-			Message: "the NuOperator is being deleted: every script is stopped and its finalizers released"})
-		if o.Engine.Running() > 0 {
-			conditions[0].Reason = nuopv1alpha1.ReasonDeleting
-			conditions[0].Message = "stopping the scripts and releasing their finalizers"
-		}
+	switch {
+	case deleting:
+		conditions[0] = o.releaseCondition(nuop, "the NuOperator is being deleted", nuopv1alpha1.ReasonDeleting)
+	case unmapped:
+		conditions[0] = o.releaseCondition(nuop, "spec.mappings is empty", nuopv1alpha1.ReasonReleasingFinalizers)
 	}
 	// A field left out of an apply is released (and so removed): an empty list is left out, never null.
 	status := map[string]any{"conditions": toUnstructured(conditions)}
@@ -191,6 +188,18 @@ func (o *Operator) report(ctx context.Context) error {
 	o.last = status
 	o.mu.Unlock()
 	return nil
+}
+
+// releaseCondition is ScriptsLoaded when nothing is to run any more (why): FinalizersReleased once the
+// engine has stopped every script and released their finalizers, the manager's cue to remove what runs
+// this operator; until then the reason busy.
+func (o *Operator) releaseCondition(nuop *nuopv1alpha1.NuOperator, why, busy string) metav1.Condition {
+	c := metav1.Condition{Status: metav1.ConditionFalse, Reason: nuopv1alpha1.ReasonFinalizersReleased,
+		Message: why + ": every script is stopped and its finalizers released"}
+	if !o.Engine.Released() {
+		c.Reason, c.Message = busy, why+": stopping the scripts and releasing their finalizers"
+	}
+	return o.condition(nuop, nuopv1alpha1.ConditionScriptsLoaded, c)
 }
 
 // condition fills in what every condition carries: the generation it describes, and the time it last

@@ -28,7 +28,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,7 +41,7 @@ import (
 )
 
 var _ = Describe("managed mode", Ordered, func() {
-	const hold = "e2e.kemper.buzz/hold" // stands in for the manager's finalizer: the manager is not running here
+	const replicatorFinalizer = "nuop.kemper.buzz/config-replicator"
 	var (
 		c       client.Client
 		ns      string
@@ -75,10 +78,18 @@ var _ = Describe("managed mode", Ordered, func() {
 		ns = createNamespace()
 		key = client.ObjectKey{Namespace: ns, Name: "demo"}
 		Expect(c.Create(context.Background(), &nuopv1alpha1.NuOperator{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "demo", Finalizers: []string{hold}},
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "demo"},
 			Spec: nuopv1alpha1.NuOperatorSpec{Mappings: []nuopv1alpha1.Mapping{
 				{Name: "label-enforcer", Version: "v1", Kind: "ConfigMap"}}},
 		})).To(Succeed())
+
+		// The manager keeps the Deployment (which nothing runs: envtest has no kubelet) and holds the
+		// NuOperator's finalizer; the managed operator it would run is started by hand below.
+		managerProbes, err := utils.FreeAddr()
+		Expect(err).NotTo(HaveOccurred())
+		startManager([]string{"NUOP_IMAGE=nuop:e2e"}, "--watch-namespaces="+ns,
+			"--health-probe-bind-address="+managerProbes, "--leader-elect", "--leader-election-namespace="+ns)
+		Expect(utils.WaitForStatus("http://"+managerProbes+"/readyz", http.StatusOK, time.Minute)).To(Succeed())
 
 		probes, err := utils.FreeAddr()
 		Expect(err).NotTo(HaveOccurred())
@@ -131,27 +142,79 @@ var _ = Describe("managed mode", Ordered, func() {
 		Expect(session).NotTo(gexec.Exit(), "no restart")
 	})
 
-	It("releases its scripts' finalizers when the NuOperator is deleted, and says so", func() {
+	It("releases its scripts' finalizers when every mapping is removed, before the manager removes its Deployment", func() {
 		ctx := context.Background()
-		Expect(c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "replicated",
-			Labels: map[string]string{"nuop.kemper.buzz/replicate": "yes"}}})).To(Succeed())
-		replicated := func() []string {
-			cm := &corev1.ConfigMap{}
-			Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "replicated"}, cm)).To(Succeed())
-			return cm.Finalizers
-		}
-		Eventually(replicated).WithTimeout(time.Minute).Should(ContainElement("nuop.kemper.buzz/config-replicator"))
+		finalizersOf := watchFinalizers(c, ns, "unmapped")
+		Eventually(finalizersOf).WithTimeout(time.Minute).Should(ContainElement(replicatorFinalizer))
+		Eventually(deploymentExists(c, ns)).WithTimeout(time.Minute).Should(BeTrue())
+
+		setMappings()
+		Eventually(deploymentExists(c, ns)).WithTimeout(time.Minute).Should(BeFalse())
+		Expect(finalizersOf()).NotTo(ContainElement(replicatorFinalizer), "released before the Deployment went")
+		n := &nuopv1alpha1.NuOperator{}
+		Expect(c.Get(ctx, key, n)).To(Succeed())
+		Expect(meta.FindStatusCondition(n.Status.Conditions, nuopv1alpha1.ConditionScriptsLoaded)).To(And(
+			HaveField("Reason", nuopv1alpha1.ReasonFinalizersReleased), HaveField("ObservedGeneration", n.Generation)))
+		Expect(eventNotes(c, ns, "FinalizersReleased")).To(ConsistOf(
+			"removing the managed operator (spec.mappings is empty): the managed operator released its scripts' finalizers"))
+		Expect(eventNotes(c, ns, "FinalizersNotReleased")).To(BeEmpty())
+
+		setMappings(nuopv1alpha1.Mapping{Name: "config-replicator", Version: "v1", Kind: "ConfigMap"})
+		Eventually(finalizersOf).WithTimeout(time.Minute).Should(ContainElement(replicatorFinalizer))
+		Expect(session).NotTo(gexec.Exit(), "no restart")
+	})
+
+	It("releases its scripts' finalizers when the NuOperator is deleted, before the manager lets it go", func() {
+		ctx := context.Background()
+		finalizersOf := watchFinalizers(c, ns, "replicated")
+		Eventually(finalizersOf).WithTimeout(time.Minute).Should(ContainElement(replicatorFinalizer))
 
 		n := &nuopv1alpha1.NuOperator{}
 		Expect(c.Get(ctx, key, n)).To(Succeed())
 		Expect(c.Delete(ctx, n)).To(Succeed())
-		Eventually(scriptsLoaded).WithTimeout(time.Minute).Should(HaveField("Reason", nuopv1alpha1.ReasonFinalizersReleased))
-		Expect(replicated()).NotTo(ContainElement("nuop.kemper.buzz/config-replicator"))
+		Eventually(func() bool { return apierrors.IsNotFound(c.Get(ctx, key, n)) }).WithTimeout(time.Minute).Should(BeTrue())
+		Expect(finalizersOf()).NotTo(ContainElement(replicatorFinalizer), "released before the NuOperator went")
+		Expect(eventNotes(c, ns, "FinalizersReleased")).To(ContainElement(
+			"let the NuOperator go: the managed operator released its scripts' finalizers"))
+		Expect(eventNotes(c, ns, "FinalizersNotReleased")).To(BeEmpty())
 
-		Expect(c.Get(ctx, key, n)).To(Succeed())
-		n.Finalizers = nil
-		Expect(c.Update(ctx, n)).To(Succeed())
 		session.Signal(syscall.SIGTERM)
 		Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(0))
 	})
 })
+
+// watchFinalizers creates a ConfigMap the config-replicator script selects and returns a function reading
+// its finalizers.
+func watchFinalizers(c client.Client, ns, name string) func() []string {
+	ctx := context.Background()
+	Expect(c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+		Labels: map[string]string{"nuop.kemper.buzz/replicate": "yes"}}})).To(Succeed())
+	return func() []string {
+		cm := &corev1.ConfigMap{}
+		Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, cm)).To(Succeed())
+		return cm.Finalizers
+	}
+}
+
+// deploymentExists tells whether the managed operator's Deployment the manager keeps for NuOperator demo
+// exists.
+func deploymentExists(c client.Client, ns string) func() bool {
+	return func() bool {
+		err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "demo-nuop"}, &appsv1.Deployment{})
+		Expect(client.IgnoreNotFound(err)).To(Succeed())
+		return err == nil
+	}
+}
+
+// eventNotes are the notes of the events in ns with reason.
+func eventNotes(c client.Client, ns, reason string) []string {
+	list := &eventsv1.EventList{}
+	Expect(c.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
+	var notes []string
+	for _, e := range list.Items {
+		if e.Reason == reason {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes
+}

@@ -57,6 +57,9 @@ const (
 	// ReasonDeleting: the NuOperator is being deleted; the managed operator is releasing its scripts'
 	// finalizers.
 	ReasonDeleting = "Deleting"
+	// ReasonReleasingFinalizers: spec.mappings is empty; the managed operator is releasing its scripts'
+	// finalizers (ScriptsLoaded), and the manager keeps its Deployment until it has (Ready).
+	ReasonReleasingFinalizers = "ReleasingFinalizers"
 )
 
 // Condition reasons written by the managed operator (ScriptsLoaded, SourcesFetched).
@@ -89,8 +92,9 @@ const (
 	ReasonAuthenticationFailed = "AuthenticationFailed"
 	// ReasonSecretNotFound: a Secret or key that credentials select does not exist.
 	ReasonSecretNotFound = "SecretNotFound"
-	// ReasonFinalizersReleased (ScriptsLoaded False, during deletion): the managed operator stopped every
-	// script and released its scripts' finalizers; the manager may let the NuOperator go.
+	// ReasonFinalizersReleased (ScriptsLoaded False, on deletion or with spec.mappings empty): the managed
+	// operator stopped every script and released its scripts' finalizers; the manager may let the
+	// NuOperator go, or remove its Deployment.
 	ReasonFinalizersReleased = "FinalizersReleased"
 )
 

@@ -235,6 +235,12 @@ type NuOperatorStatus struct {
 	// +optional
 	ReadyReplicas *int32 `json:"readyReplicas,omitempty"`
 
+	// finalizerReleaseStartTime is when the manager, finding spec.mappings empty, began waiting for the
+	// managed operator to release its scripts' finalizers; the Deployment is removed once it has, or two
+	// minutes after this time.
+	// +optional
+	FinalizerReleaseStartTime *metav1.Time `json:"finalizerReleaseStartTime,omitempty"`
+
 	// sources: what each source last fetched.
 	// +optional
 	// +listType=map

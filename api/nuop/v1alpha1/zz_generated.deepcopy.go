@@ -249,6 +249,10 @@ func (in *NuOperatorStatus) DeepCopyInto(out *NuOperatorStatus) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.FinalizerReleaseStartTime != nil {
+		in, out := &in.FinalizerReleaseStartTime, &out.FinalizerReleaseStartTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Sources != nil {
 		in, out := &in.Sources, &out.Sources
 		*out = make([]SourceStatus, len(*in))

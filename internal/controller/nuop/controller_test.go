@@ -417,6 +417,8 @@ var _ = Describe("NuOperator controller", func() {
 				"kubectl.kubernetes.io/default-container": "manager"}))
 
 			updateNuOperator(n, func(n *nuopv1alpha1.NuOperator) { n.Spec.Mappings = nil })
+			managedStatus(n, map[string]any{"conditions": []any{
+				scriptsLoaded("False", nuopv1alpha1.ReasonFinalizersReleased, getNuOperator(n).Generation)}})
 			Eventually(conditionOf(n, nuopv1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NoMappings"))
 			for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.ServiceAccount{}, &rbacv1.Role{},
 				&rbacv1.RoleBinding{}} {

@@ -26,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -37,7 +38,8 @@ import (
 // terminating namespace is not watched.
 const finalizeRecheck = 30 * time.Second
 
-// release is why the manager lets a deleted NuOperator go.
+// release is why the manager lets a deleted NuOperator go, or removes the managed operator of one that maps
+// nothing.
 type release struct {
 	why string
 	// warn: the managed operator did not report its scripts' finalizers released; objects may still carry
@@ -59,7 +61,7 @@ func (r *Reconciler) finalize(ctx context.Context, n *nuopv1alpha1.NuOperator) (
 	if o != owned && o != ownedForeign {
 		dep = nil
 	}
-	rel, wait, err := r.releaseDecision(ctx, n, dep)
+	rel, wait, err := r.releaseDecision(ctx, n, dep, n.DeletionTimestamp.Time)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -70,12 +72,8 @@ func (r *Reconciler) finalize(ctx context.Context, n *nuopv1alpha1.NuOperator) (
 			s = managerStatus{deploymentName: dep.Name, readyReplicas: &dep.Status.ReadyReplicas,
 				deploymentAvailable: deploymentAvailability(dep)}
 		}
-		// The message holds no countdown: it must not change, and be written again, on every pass.
-		s.ready = falseCond(nuopv1alpha1.ReasonDeleting,
-			"waiting until %s (%s after the deletion) for the managed operator to release its scripts' "+
-				"finalizers (%s); annotate the NuOperator %s=true to let it go at once",
-			n.DeletionTimestamp.Add(r.opts.FinalizerReleaseTimeout).UTC().Format(time.RFC3339),
-			r.opts.FinalizerReleaseTimeout, finalizerList(n), nuopv1alpha1.SkipFinalizerReleaseAnnotation)
+		s.ready = falseCond(nuopv1alpha1.ReasonDeleting, "%s",
+			r.waitingMessage(n, n.DeletionTimestamp.Time, "the deletion", "let it go"))
 		if err := r.writeStatus(ctx, n, s); err != nil {
 			return ctrl.Result{}, fmt.Errorf("writing the status: %w", err)
 		}
@@ -88,26 +86,84 @@ func (r *Reconciler) finalize(ctx context.Context, n *nuopv1alpha1.NuOperator) (
 		return retryOnConflict(err)
 	}
 	r.metrics.forget(client.ObjectKeyFromObject(n))
-	if rel.warn {
-		r.event(n, corev1.EventTypeWarning, "FinalizersNotReleased", "Delete",
-			"let the NuOperator go without the managed operator releasing its scripts' finalizers: %s. %s",
-			rel.why, releaseHint(n))
-	} else {
-		r.event(n, corev1.EventTypeNormal, "FinalizersReleased", "Delete", "let the NuOperator go: %s", rel.why)
-	}
+	r.announce(n, rel, "let the NuOperator go")
 	return ctrl.Result{}, nil
 }
 
-// releaseDecision says why the NuOperator may go now, or how long it may still wait for the managed
-// operator. dep is its Deployment, nil when there is none.
+// unmap removes what runs a NuOperator whose spec maps no script. A managed operator the manager runs may
+// have put its scripts' finalizers on objects: its Deployment stays until it reports them released for
+// the current generation, by the deletion handshake with the same time-out (counted from the first pass
+// that found the mappings gone, kept in status) and skip annotation.
+func (r *Reconciler) unmap(ctx context.Context, n *nuopv1alpha1.NuOperator) (ctrl.Result, managerStatus, error) {
+	dep := &appsv1.Deployment{}
+	o, err := r.lookup(ctx, n, dep, true)
+	if err != nil {
+		return r.failed(ctx, n, err)
+	}
+	// A Deployment nuop made (ownedForeign) runs nuop's own operator, which cannot answer.
+	if o == owned && dep.DeletionTimestamp.IsZero() {
+		since := r.opts.Clock.Now().Truncate(time.Second)
+		if t := n.Status.FinalizerReleaseStartTime; t != nil {
+			since = t.Time
+		}
+		rel, wait, err := r.releaseDecision(ctx, n, dep, since)
+		if err != nil {
+			return r.failed(ctx, n, err)
+		}
+		if rel == nil {
+			return ctrl.Result{RequeueAfter: min(wait, finalizeRecheck)}, managerStatus{
+				deploymentName:      dep.Name,
+				readyReplicas:       &dep.Status.ReadyReplicas,
+				deploymentAvailable: deploymentAvailability(dep),
+				ready: falseCond(nuopv1alpha1.ReasonReleasingFinalizers, "spec.mappings is empty: %s",
+					r.waitingMessage(n, since, "the mappings were removed", "remove its Deployment")),
+				releaseStart: &metav1.Time{Time: since},
+			}, nil
+		}
+		r.announce(n, rel, "removing the managed operator (spec.mappings is empty)")
+	}
+	if err := r.removeAll(ctx, n, "spec.mappings is empty"); err != nil {
+		return r.failed(ctx, n, err)
+	}
+	return ctrl.Result{}, managerStatus{deploymentAvailable: falseCond(nuopv1alpha1.ReasonNoMappings,
+		"spec.mappings is empty: no script is mapped, so there is nothing to run and no Deployment; "+
+			"add a mapping naming a script and the kind it reconciles")}, nil
+}
+
+// waitingMessage says what the handshake that began at since (after what) waits for, and how to skip it
+// (then what the manager does). It holds no countdown: it must not change, and be written again, on every
+// pass.
+func (r *Reconciler) waitingMessage(n *nuopv1alpha1.NuOperator, since time.Time, after, then string) string {
+	return fmt.Sprintf("waiting until %s (%s after %s) for the managed operator to release its scripts' "+
+		"finalizers (%s); annotate the NuOperator %s=true to %s at once",
+		since.Add(r.opts.FinalizerReleaseTimeout).UTC().Format(time.RFC3339), r.opts.FinalizerReleaseTimeout,
+		after, finalizerList(n), nuopv1alpha1.SkipFinalizerReleaseAnnotation, then)
+}
+
+// announce records why the manager did what (letting the NuOperator go, removing its managed operator)
+// when the handshake ended: a Warning naming what may be left behind when the managed operator did not
+// report its scripts' finalizers released.
+func (r *Reconciler) announce(n *nuopv1alpha1.NuOperator, rel *release, what string) {
+	if rel.warn {
+		r.event(n, corev1.EventTypeWarning, "FinalizersNotReleased", "Delete",
+			"%s without the managed operator releasing its scripts' finalizers: %s. %s", what, rel.why, releaseHint(n))
+		return
+	}
+	r.event(n, corev1.EventTypeNormal, "FinalizersReleased", "Delete", "%s: %s", what, rel.why)
+}
+
+// releaseDecision says why the managed operator's scripts' finalizers may be let go of now, or how long the
+// manager may still wait, from since, for it to release them. dep is its Deployment, nil when there is none.
 func (r *Reconciler) releaseDecision(ctx context.Context, n *nuopv1alpha1.NuOperator,
-	dep *appsv1.Deployment) (*release, time.Duration, error) {
+	dep *appsv1.Deployment, since time.Time) (*release, time.Duration, error) {
 	if n.Annotations[nuopv1alpha1.SkipFinalizerReleaseAnnotation] == "true" {
 		return &release{why: fmt.Sprintf("the annotation %s is \"true\"", nuopv1alpha1.SkipFinalizerReleaseAnnotation),
 			warn: true}, 0, nil
 	}
+	// A report of an earlier generation may be from before the change that ends the scripts: mappings
+	// removed, then added back and removed again, say.
 	if c := meta.FindStatusCondition(n.Status.Conditions, nuopv1alpha1.ConditionScriptsLoaded); c != nil &&
-		c.Reason == nuopv1alpha1.ReasonFinalizersReleased {
+		c.Reason == nuopv1alpha1.ReasonFinalizersReleased && c.ObservedGeneration >= n.Generation {
 		return &release{why: "the managed operator released its scripts' finalizers"}, 0, nil
 	}
 	// The managed operator cannot answer: nothing runs it.
@@ -129,7 +185,7 @@ func (r *Reconciler) releaseDecision(ctx context.Context, n *nuopv1alpha1.NuOper
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading namespace %s: %w", n.Namespace, err)
 	}
-	elapsed := r.opts.Clock.Since(n.DeletionTimestamp.Time)
+	elapsed := r.opts.Clock.Since(since)
 	if elapsed >= r.opts.FinalizerReleaseTimeout {
 		return &release{why: fmt.Sprintf("the managed operator did not report its scripts' finalizers released "+
 			"within %s", r.opts.FinalizerReleaseTimeout), warn: true}, 0, nil

@@ -79,7 +79,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// An optimistic lock lost to another writer: the next pass sees the newer object.
 		return retryOnConflict(err)
 	}
-	s.ready = readiness(n, s.deploymentAvailable)
+	if s.ready == (cond{}) {
+		s.ready = readiness(n, s.deploymentAvailable)
+	}
 	if statusErr := r.writeStatus(ctx, n, s); statusErr != nil {
 		return ctrl.Result{}, errors.Join(err, fmt.Errorf("writing the status: %w", statusErr))
 	}
@@ -87,16 +89,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // sync applies the objects derived from n (or removes them when there is nothing to run) and observes the
-// Deployment. The status it returns has DeploymentAvailable set; Reconcile derives Ready from it.
+// Deployment. The status it returns has DeploymentAvailable set; Reconcile derives Ready from it unless
+// it is set too.
 func (r *Reconciler) sync(ctx context.Context, n *nuopv1alpha1.NuOperator) (ctrl.Result, managerStatus, error) {
 	if len(n.Spec.Mappings) == 0 {
-		s := managerStatus{deploymentAvailable: falseCond(nuopv1alpha1.ReasonNoMappings,
-			"spec.mappings is empty: no script is mapped, so there is nothing to run and no Deployment; "+
-				"add a mapping naming a script and the kind it reconciles")}
-		if err := r.removeAll(ctx, n, "spec.mappings is empty"); err != nil {
-			return r.failed(ctx, n, err)
-		}
-		return ctrl.Result{}, s, nil
+		return r.unmap(ctx, n)
 	}
 	image := cmp.Or(n.Spec.Image, r.opts.Image)
 	if image == "" {
@@ -246,6 +243,7 @@ var normalReasons = map[string]bool{
 	nuopv1alpha1.ReasonWaitingForScripts:         true,
 	nuopv1alpha1.ReasonWaitingForManagedOperator: true,
 	nuopv1alpha1.ReasonDeleting:                  true,
+	nuopv1alpha1.ReasonReleasingFinalizers:       true,
 	nuopv1alpha1.ReasonLoading:                   true,
 	nuopv1alpha1.ReasonFetching:                  true,
 }

@@ -49,6 +49,9 @@ type managerStatus struct {
 	readyReplicas       *int32
 	deploymentAvailable cond
 	ready               cond
+	// releaseStart is when the wait for the managed operator to release its scripts' finalizers began, while
+	// spec.mappings is empty.
+	releaseStart *metav1.Time
 }
 
 // deploymentAvailability follows the Deployment's Available condition, with a reason that says what to look
@@ -145,7 +148,8 @@ func statusConditions(n *nuopv1alpha1.NuOperator, s managerStatus) []metav1.Cond
 // statusUnchanged tells whether the stored status already says what s does.
 func statusUnchanged(n *nuopv1alpha1.NuOperator, s managerStatus, conditions []metav1.Condition) bool {
 	if n.Status.ObservedGeneration != n.Generation || n.Status.DeploymentName != s.deploymentName ||
-		!ptr.Equal(n.Status.ReadyReplicas, s.readyReplicas) {
+		!ptr.Equal(n.Status.ReadyReplicas, s.readyReplicas) ||
+		!n.Status.FinalizerReleaseStartTime.Equal(s.releaseStart) {
 		return false
 	}
 	for _, want := range conditions {
@@ -166,7 +170,8 @@ func (r *Reconciler) applyStatus(ctx context.Context, n *nuopv1alpha1.NuOperator
 	if statusUnchanged(n, s, conditions) {
 		return nil
 	}
-	status := &statusApply{ObservedGeneration: ptr.To(n.Generation), ReadyReplicas: s.readyReplicas}
+	status := &statusApply{ObservedGeneration: ptr.To(n.Generation), ReadyReplicas: s.readyReplicas,
+		FinalizerReleaseStartTime: s.releaseStart}
 	if s.deploymentName != "" {
 		status.DeploymentName = ptr.To(s.deploymentName)
 	}
@@ -205,6 +210,8 @@ type statusApply struct {
 	Conditions         []metav1ac.ConditionApplyConfiguration `json:"conditions,omitempty"`
 	DeploymentName     *string                                `json:"deploymentName,omitempty"`
 	ReadyReplicas      *int32                                 `json:"readyReplicas,omitempty"`
+	// A field left out is released and so removed: the start time goes once the wait is over.
+	FinalizerReleaseStartTime *metav1.Time `json:"finalizerReleaseStartTime,omitempty"`
 }
 
 // truncate cuts s to at most n bytes, on a rune boundary, marking the cut.

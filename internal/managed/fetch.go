@@ -62,9 +62,10 @@ type Fetch struct {
 	Ready *health.Gate
 	Log   logr.Logger
 
-	mu      sync.Mutex
-	ctx     context.Context
-	specs   []source.Spec
+	mu  sync.Mutex
+	ctx context.Context
+	// sources are those the running fetch loop follows.
+	sources []nuopv1alpha1.Source
 	stopRun context.CancelFunc
 	runDone chan struct{}
 }
@@ -82,7 +83,8 @@ func (f *Fetch) Start(ctx context.Context) error {
 	return nil
 }
 
-// Reconcile restarts the fetch loop when the NuOperator's sources (or their credentials) change.
+// Reconcile restarts the fetch loop when the NuOperator's sources change. Their credentials are read
+// before every fetch, so a rotated Secret needs no restart.
 func (f *Fetch) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	nuop := &nuopv1alpha1.NuOperator{}
 	if err := f.Client.Get(ctx, f.Key, nuop); err != nil {
@@ -91,13 +93,10 @@ func (f *Fetch) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.R
 		}
 		return reconcile.Result{}, err
 	}
-	specs, err := f.specsOf(nuop)
-	if err != nil {
-		return reconcile.Result{}, err
-	}
+	sources := nuop.Spec.Sources
 	f.mu.Lock()
 	runCtx := f.ctx
-	same := reflect.DeepEqual(specs, f.specs)
+	same := f.stopRun != nil && reflect.DeepEqual(sources, f.sources)
 	f.mu.Unlock()
 	if runCtx == nil {
 		return reconcile.Result{RequeueAfter: time.Second}, nil // not started yet: try again soon
@@ -106,6 +105,7 @@ func (f *Fetch) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.R
 		return reconcile.Result{}, nil
 	}
 	f.stop()
+	specs := f.specsOf(nuop)
 	if len(specs) == 0 {
 		f.Ready.Open()
 	} else {
@@ -114,7 +114,7 @@ func (f *Fetch) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.R
 	ctx, cancel := context.WithCancel(runCtx)
 	done := make(chan struct{})
 	f.mu.Lock()
-	f.specs, f.stopRun, f.runDone = specs, cancel, done
+	f.sources, f.stopRun, f.runDone = sources, cancel, done
 	f.mu.Unlock()
 	f.Log.Info("fetching sources", "count", len(specs))
 	go func() {
@@ -139,7 +139,7 @@ func (f *Fetch) OnChange(states []source.State) {
 func (f *Fetch) stop() {
 	f.mu.Lock()
 	cancel, done := f.stopRun, f.runDone
-	f.stopRun, f.runDone, f.specs = nil, nil, nil
+	f.stopRun, f.runDone, f.sources = nil, nil, nil
 	f.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -147,22 +147,19 @@ func (f *Fetch) stop() {
 	}
 }
 
-// specsOf turns the NuOperator's sources into fetch specs, with the credentials read from the files the
-// manager mounted for each source.
-func (f *Fetch) specsOf(nuop *nuopv1alpha1.NuOperator) ([]source.Spec, error) {
+// specsOf turns the NuOperator's sources into fetch specs, whose credentials are read from the files the
+// manager mounted for each source before every fetch: the kubelet updates a Secret volume in place.
+func (f *Fetch) specsOf(nuop *nuopv1alpha1.NuOperator) []source.Spec {
 	specs := make([]source.Spec, 0, len(nuop.Spec.Sources))
 	for i, s := range nuop.Spec.Sources {
 		spec := source.Spec{Location: s.Location, Path: s.Path, Interval: s.PollInterval()}
 		if s.Credentials != nil {
-			creds, err := readCredentials(filepath.Join(f.CredentialsPath, strconv.Itoa(i)))
-			if err != nil {
-				return nil, err
-			}
-			spec.Credentials = creds
+			dir := filepath.Join(f.CredentialsPath, strconv.Itoa(i))
+			spec.LoadCredentials = func(context.Context) (*source.Credentials, error) { return readCredentials(dir) }
 		}
 		specs = append(specs, spec)
 	}
-	return specs, nil
+	return specs
 }
 
 func readCredentials(dir string) (*source.Credentials, error) {

@@ -68,6 +68,9 @@ type Spec struct {
 	Interval time.Duration
 	// Credentials, if any, authenticate to the repository's server.
 	Credentials *Credentials
+	// LoadCredentials, when set, reads the credentials before every Sync and replaces Credentials, so that
+	// a rotated Secret is used from the next poll on; an error fails that Sync.
+	LoadCredentials func(context.Context) (*Credentials, error)
 }
 
 // State is what a Sync found: the tree in place and the outcome of the last attempt.
@@ -160,8 +163,17 @@ func (f *Fetcher) Sync(ctx context.Context, s Spec) State {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	next, err := f.sync(ctx, root, p, s, cur)
+	var next current
+	if s.LoadCredentials != nil {
+		if s.Credentials, err = s.LoadCredentials(ctx); err != nil {
+			err = fmt.Errorf("reading the credentials: %w", err)
+		}
+	}
+	if err == nil {
+		next, err = f.sync(ctx, root, p, s, cur)
+	}
 	if err != nil {
+		// s.Credentials are those just read, if they were.
 		st.LastError = scrub(err.Error(), s.Credentials)
 		f.Log.Info("Source not synced; the last good tree stays in place", "path", p,
 			"location", st.Location, "revision", cur.revision, "error", st.LastError)

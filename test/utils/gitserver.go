@@ -71,7 +71,8 @@ type GitServer struct {
 	InfoRefs   atomic.Int64
 	UploadPack atomic.Int64
 	// user and password, when password is set, are required as basic authentication (user "" is any user).
-	user, password string
+	user     string
+	password atomic.Pointer[string]
 }
 
 // NewGitServer starts a server (with TLS when useTLS); with a password set, basic authentication with
@@ -79,7 +80,8 @@ type GitServer struct {
 func NewGitServer(t T, useTLS bool, user, password string) *GitServer {
 	t.Helper()
 	execPath := RunGit(t, "", "--exec-path")
-	g := &GitServer{Dir: t.TempDir(), user: user, password: password}
+	g := &GitServer{Dir: t.TempDir(), user: user}
+	g.SetPassword(password)
 	backend := &cgi.Handler{
 		Path: filepath.Join(execPath, "git-http-backend"),
 		Env:  []string{"GIT_PROJECT_ROOT=" + g.Dir, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"},
@@ -91,9 +93,9 @@ func NewGitServer(t T, useTLS bool, user, password string) *GitServer {
 		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
 			g.UploadPack.Add(1)
 		}
-		if g.password != "" {
+		if password := *g.password.Load(); password != "" {
 			u, p, ok := r.BasicAuth()
-			if !ok || p != g.password || (g.user != "" && u != g.user) {
+			if !ok || p != password || (g.user != "" && u != g.user) {
 				w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 				http.Error(w, "authentication required", http.StatusUnauthorized)
 				return
@@ -109,6 +111,9 @@ func NewGitServer(t T, useTLS bool, user, password string) *GitServer {
 	t.Cleanup(g.Server.Close)
 	return g
 }
+
+// SetPassword makes the server require password from now on, as a rotated token would.
+func (g *GitServer) SetPassword(password string) { g.password.Store(&password) }
 
 // URL is the clone URL of the repository at repo (a path under Dir).
 func (g *GitServer) URL(repo string) string { return g.Server.URL + "/" + repo }

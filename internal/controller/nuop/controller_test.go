@@ -25,11 +25,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -387,6 +389,38 @@ var _ = Describe("NuOperator controller", func() {
 			Expect(can("create", "events.k8s.io", "events", "", "")).To(BeTrue())
 			Expect(can("get", "", "secrets", "", "")).To(BeFalse())
 			Expect(can("get", "", "configmaps", "", "")).To(BeFalse())
+		})
+
+		It("lets its ServiceAccount read its own NuOperator, and refuses it the credential Secret (403)", func() {
+			Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git"},
+				StringData: map[string]string{"token": "s3cret"}})).To(Succeed())
+			n := createNuOperator(ns, "creds", nuopv1alpha1.NuOperatorSpec{
+				Mappings: []nuopv1alpha1.Mapping{configMapMapping},
+				Sources: []nuopv1alpha1.Source{{Location: "https://git.example/org/a.git", Path: "a",
+					Credentials: &nuopv1alpha1.Credentials{Token: &corev1.SecretKeySelector{
+						LocalObjectReference: corev1.LocalObjectReference{Name: "git"}, Key: "token"}}}},
+			})
+			deploymentOf(n)
+
+			// What a pod of the Deployment sends with its token.
+			impersonated := rest.CopyConfig(cfg)
+			impersonated.Impersonate = rest.ImpersonationConfig{
+				UserName: "system:serviceaccount:" + ns + ":creds-nuop",
+				Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+			}
+			sa, err := client.New(impersonated, client.Options{Scheme: scheme})
+			Expect(err).NotTo(HaveOccurred())
+			// The authorizer learns of new RoleBindings through a watch.
+			Eventually(func() error { return sa.Get(ctx, client.ObjectKeyFromObject(n), &nuopv1alpha1.NuOperator{}) },
+				eventually, poll).Should(Succeed())
+
+			err = sa.Get(ctx, key(ns, "git"), &corev1.Secret{})
+			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "get the credential Secret: %v", err)
+			err = sa.List(ctx, &corev1.SecretList{}, client.InNamespace(ns))
+			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "list Secrets: %v", err)
+			other := createNuOperator(ns, "other", nuopv1alpha1.NuOperatorSpec{})
+			err = sa.Get(ctx, client.ObjectKeyFromObject(other), &nuopv1alpha1.NuOperator{})
+			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "get another NuOperator: %v", err)
 		})
 	})
 

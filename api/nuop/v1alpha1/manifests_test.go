@@ -17,9 +17,6 @@ limitations under the License.
 package v1alpha1_test
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,31 +24,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"kemper.buzz/nuop/test/utils"
 )
-
-// readObjects decodes every object of a (multi-document) YAML file.
-func readObjects(path string) []*unstructured.Unstructured {
-	data, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var objects []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		err := decoder.Decode(&u.Object)
-		if errors.Is(err, io.EOF) {
-			return objects
-		}
-		Expect(err).NotTo(HaveOccurred(), "decoding %s", path)
-		if len(u.Object) > 0 {
-			objects = append(objects, u)
-		}
-	}
-}
 
 // repoPath is a path under the repository root.
 func repoPath(elem ...string) string {
@@ -64,7 +41,9 @@ func repoPath(elem ...string) string {
 // object without a namespace goes to namespace. It returns the NuOperators as stored.
 func createAsIs(path, namespace string) []*unstructured.Unstructured {
 	var created []*unstructured.Unstructured
-	for _, u := range readObjects(path) {
+	objects, err := utils.ReadObjects(path)
+	Expect(err).NotTo(HaveOccurred())
+	for _, u := range objects {
 		sent := u.DeepCopy()
 		namespaced, err := k8sClient.IsObjectNamespaced(u)
 		Expect(err).NotTo(HaveOccurred(), "%s: %s", path, u.GetKind())

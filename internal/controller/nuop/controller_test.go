@@ -18,6 +18,8 @@ package nuop
 
 import (
 	"maps"
+	"path/filepath"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -37,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
+	"kemper.buzz/nuop/test/utils"
 )
 
 func reconcileRequest(n *nuopv1alpha1.NuOperator) ctrl.Request {
@@ -690,6 +693,39 @@ var _ = Describe("NuOperator controller", func() {
 					}
 					return metav1.GetControllerOf(obj).UID
 				}, eventually, poll).Should(Equal(second.UID), kindOf(obj))
+			}
+		})
+	})
+
+	Context("nuop's example manifests", func() {
+		It("apply unchanged and each give a Deployment running the managed operator and the fetch sidecar", func() {
+			root, err := utils.RepoRoot()
+			Expect(err).NotTo(HaveOccurred())
+			files, err := filepath.Glob(filepath.Join(root, "config", "samples", "nuop-compat", "*.yaml"))
+			Expect(err).NotTo(HaveOccurred())
+			var names []string
+			for _, f := range files {
+				objects, err := utils.ReadObjects(f)
+				Expect(err).NotTo(HaveOccurred())
+				for _, u := range objects {
+					Expect(k8sClient.Create(ctx, u)).To(Succeed(), "%s: %s %s", f, u.GetKind(), u.GetName())
+					if u.GetKind() == "NuOperator" {
+						names = append(names, u.GetName())
+					}
+				}
+			}
+			// Their ServiceAccount: the one they name, or the manager's own instead of the namespace's default.
+			serviceAccounts := map[string]string{"minimal-example": "minimal-example-nuop",
+				"config-replicator": "config-replicator-sa", "secret-cloner": "secret-cloner-sa"}
+			Expect(names).To(ConsistOf(slices.Collect(maps.Keys(serviceAccounts))))
+			for name, sa := range serviceAccounts {
+				n := &nuopv1alpha1.NuOperator{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
+				pod := deploymentOf(n).Spec.Template.Spec
+				Expect(pod.ServiceAccountName).To(Equal(sa), name)
+				Expect(container(pod.Containers, "manager")).To(HaveField("Image", testImage), name)
+				Expect(container(pod.InitContainers, "fetch")).NotTo(BeNil(), name)
+				Eventually(conditionOf(n, nuopv1alpha1.ConditionReady), eventually, poll).
+					Should(Equal("False/DeploymentProgressing"), name)
 			}
 		})
 	})

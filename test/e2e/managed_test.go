@@ -64,10 +64,13 @@ var _ = Describe("managed mode", Ordered, func() {
 		return out
 	}
 	setMappings := func(m ...nuopv1alpha1.Mapping) {
-		n := &nuopv1alpha1.NuOperator{}
-		Expect(c.Get(context.Background(), key, n)).To(Succeed())
-		n.Spec.Mappings = m
-		Expect(c.Update(context.Background(), n)).To(Succeed())
+		// The manager writes the NuOperator too: an update may lose the optimistic lock.
+		Eventually(func() error {
+			n := &nuopv1alpha1.NuOperator{}
+			Expect(c.Get(context.Background(), key, n)).To(Succeed())
+			n.Spec.Mappings = m
+			return c.Update(context.Background(), n)
+		}).Should(Succeed())
 	}
 
 	BeforeAll(func() {

@@ -267,17 +267,24 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 
 // setupFetch is the fetch sidecar: it keeps its NuOperator's sources fetched into --sources-path.
 func setupFetch(mgr manager.Manager, o *options.Options, deps modeDeps) error {
+	deps.loaded.Close("reading the NuOperator's sources")
+	return addFetch(mgr, o, deps.loaded, nil)
+}
+
+// addFetch keeps the NuOperator's sources fetched into --sources-path, opening ready once each was tried,
+// with the credentials mounted under --credentials-path or, with secrets, read from their Secrets.
+func addFetch(mgr manager.Manager, o *options.Options, ready *health.Gate, secrets client.Reader) error {
 	log := ctrl.Log.WithName("fetch")
 	fetch := &managed.Fetch{
 		Key:             o.NuOperator,
 		Client:          mgr.GetClient(),
 		Fetcher:         &source.Fetcher{Root: o.SourcesPath, Log: log},
 		CredentialsPath: o.CredentialsPath,
-		Ready:           deps.loaded,
+		Secrets:         secrets,
+		Ready:           ready,
 		Log:             log,
 	}
 	fetch.Fetcher.OnChange = fetch.OnChange
-	deps.loaded.Close("reading the NuOperator's sources")
 	if err := mgr.Add(fetch); err != nil {
 		return err
 	}
@@ -321,6 +328,15 @@ func setupManaged(mgr manager.Manager, o *options.Options, deps modeDeps) error 
 		WithOptions(controller.Options{NeedLeaderElection: &everyReplica}).
 		Complete(op); err != nil {
 		return err
+	}
+	if o.FetchInProcess {
+		ctrl.Log.WithName("setup").Info("fetching the sources in this process, reading their credentials from " +
+			"the Secrets through the API: the development path out of a cluster, where no fetch sidecar runs")
+		fetched := health.NewGate("fetching the NuOperator's sources")
+		deps.probes.AddReadinessCheck("sources", fetched.Check)
+		if err := addFetch(mgr, o, fetched, mgr.GetAPIReader()); err != nil {
+			return err
+		}
 	}
 	return mgr.Add(op)
 }

@@ -19,6 +19,7 @@ package managed
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -39,25 +41,19 @@ import (
 	"kemper.buzz/nuop/internal/source"
 )
 
-// Credential file names under <credentials path>/<source index>/, as the manager mounts the Secret keys
-// a source's credentials select (only into the fetch sidecar).
-const (
-	credToken         = "token"
-	credUsername      = "username"
-	credPassword      = "password"
-	credSSHPrivateKey = "ssh-privatekey"
-	credKnownHosts    = "known_hosts"
-	credCABundle      = "ca.crt"
-)
-
 // Fetch is the fetch sidecar (`--mode fetch`): it follows its NuOperator's sources and keeps them
 // fetched into the shared volume, which the managed operator loads scripts from. It alone reads the
-// credentials.
+// credentials. Out of a cluster the managed operator runs one itself (fetching in-process).
 type Fetch struct {
-	Key             types.NamespacedName
-	Client          client.Client
-	Fetcher         *source.Fetcher
+	Key     types.NamespacedName
+	Client  client.Client
+	Fetcher *source.Fetcher
+	// CredentialsPath is where the manager mounts each source's credentials into the sidecar, one directory
+	// per index in spec.sources holding nuopv1alpha1.CredentialFiles.
 	CredentialsPath string
+	// Secrets, when set, is where the credentials are read from instead: the Secrets the sources select,
+	// through the API (fetching in-process, the development path).
+	Secrets client.Reader
 	// Ready opens once every source has been tried at least once.
 	Ready *health.Gate
 	Log   logr.Logger
@@ -147,34 +143,79 @@ func (f *Fetch) stop() {
 	}
 }
 
-// specsOf turns the NuOperator's sources into fetch specs, whose credentials are read from the files the
-// manager mounted for each source before every fetch: the kubelet updates a Secret volume in place.
+// specsOf turns the NuOperator's sources into fetch specs, whose credentials are read before every fetch:
+// the kubelet updates a mounted Secret in place, and a Secret read through the API may change too.
 func (f *Fetch) specsOf(nuop *nuopv1alpha1.NuOperator) []source.Spec {
 	specs := make([]source.Spec, 0, len(nuop.Spec.Sources))
 	for i, s := range nuop.Spec.Sources {
 		spec := source.Spec{Location: s.Location, Path: s.Path, Interval: s.PollInterval()}
 		if s.Credentials != nil {
-			dir := filepath.Join(f.CredentialsPath, strconv.Itoa(i))
-			spec.LoadCredentials = func(context.Context) (*source.Credentials, error) { return readCredentials(dir) }
+			spec.LoadCredentials = f.credentialsOf(nuop.Namespace, i, s.Path, s.Credentials.DeepCopy())
 		}
 		specs = append(specs, spec)
 	}
 	return specs
 }
 
-func readCredentials(dir string) (*source.Credentials, error) {
-	c := &source.Credentials{}
-	for name, target := range map[string]*[]byte{
-		credToken: &c.Token, credUsername: &c.Username, credPassword: &c.Password,
-		credSSHPrivateKey: &c.SSHPrivateKey, credKnownHosts: &c.KnownHosts, credCABundle: &c.CABundle,
-	} {
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+// credentialsOf reads the credentials c selects for source i at path: from the Secrets through the API with
+// Secrets set, otherwise from the files mounted for index i, which must be that source's.
+func (f *Fetch) credentialsOf(namespace string, i int, path string,
+	c *nuopv1alpha1.Credentials) func(context.Context) (*source.Credentials, error) {
+	if f.Secrets != nil {
+		return func(ctx context.Context) (*source.Credentials, error) {
+			return collect(c, func(sel *corev1.SecretKeySelector, _ string) ([]byte, error) {
+				secret := &corev1.Secret{}
+				err := f.Secrets.Get(ctx, client.ObjectKey{Namespace: namespace, Name: sel.Name}, secret)
+				if apierrors.IsNotFound(err) {
+					return nil, fs.ErrNotExist
+				}
+				if err != nil {
+					return nil, fmt.Errorf("reading Secret %s: %w", sel.Name, err)
+				}
+				data, ok := secret.Data[sel.Key]
+				if !ok {
+					return nil, fs.ErrNotExist
+				}
+				return data, nil
+			})
+		}
+	}
+	dir := filepath.Join(f.CredentialsPath, strconv.Itoa(i))
+	return func(context.Context) (*source.Credentials, error) {
+		owner, err := os.ReadFile(filepath.Join(dir, nuopv1alpha1.CredentialSourceFile))
+		if err == nil && string(owner) != path {
+			return nil, fmt.Errorf("the credentials mounted for source %d are those of source %q: this pod was "+
+				"made for an earlier spec, and the next one mounts this source's", i, owner)
+		}
+		return collect(c, func(_ *corev1.SecretKeySelector, file string) ([]byte, error) {
+			return os.ReadFile(filepath.Join(dir, file))
+		})
+	}
+}
+
+// collect reads, with read, every key the credentials select (read returns an error wrapping
+// fs.ErrNotExist for a missing Secret or key), into the fetcher's Credentials.
+func collect(c *nuopv1alpha1.Credentials,
+	read func(sel *corev1.SecretKeySelector, file string) ([]byte, error)) (*source.Credentials, error) {
+	out := &source.Credentials{}
+	fields := map[string]*[]byte{"token": &out.Token, "username": &out.Username, "password": &out.Password,
+		"ssh-privatekey": &out.SSHPrivateKey, "known_hosts": &out.KnownHosts, "ca.crt": &out.CABundle}
+	for _, f := range nuopv1alpha1.CredentialFiles {
+		sel := f.Selector(c)
+		if sel == nil {
+			continue
+		}
+		data, err := read(sel, f.File)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && sel.Optional != nil && *sel.Optional:
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("key %s of Secret %s is missing (or the Secret is)", sel.Key, sel.Name)
+		case err != nil:
 			return nil, err
 		}
-		*target = data
+		*fields[f.File] = data
 	}
-	return c, nil
+	return out, nil
 }
 
 // SourceStatuses reads the fetch sidecar's state file for the managed operator's status report.

@@ -112,18 +112,63 @@ func TestFetchUsesARotatedTokenAtTheNextPoll(t *testing.T) {
 	g.Eventually(state, time.Minute).Should(And(HaveField("Revision", second), HaveField("LastError", "")))
 }
 
-func TestFetchReportsUnreadableCredentials(t *testing.T) {
+func TestFetchReadsTheCredentialFilesOfItsSourceOnly(t *testing.T) {
+	token := func(optional bool) *nuopv1alpha1.Credentials {
+		return &nuopv1alpha1.Credentials{Token: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "git"}, Key: "token", Optional: &optional}}
+	}
+	for _, tc := range []struct {
+		name        string
+		files       map[string]string
+		credentials *nuopv1alpha1.Credentials
+		want        *source.Credentials
+		wantErr     string
+	}{
+		{name: "the source's token", files: map[string]string{"token": "t0k3n", "source": "/scripts"},
+			credentials: token(false), want: &source.Credentials{Token: []byte("t0k3n")}},
+		{name: "mounted for another source by a pod of an earlier spec",
+			files: map[string]string{"token": "t0k3n", "source": "other"}, credentials: token(false),
+			wantErr: `the credentials mounted for source 0 are those of source "other"`},
+		{name: "a missing key", files: map[string]string{"source": "/scripts"}, credentials: token(false),
+			wantErr: "key token of Secret git is missing (or the Secret is)"},
+		{name: "a missing optional key", files: map[string]string{"source": "/scripts"}, credentials: token(true),
+			want: &source.Credentials{}},
+		{name: "unreadable", files: map[string]string{"token/": "", "source": "/scripts"}, credentials: token(false),
+			wantErr: "is a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			dir := t.TempDir()
+			for name, content := range tc.files {
+				if name[len(name)-1] == '/' {
+					g.Expect(os.MkdirAll(filepath.Join(dir, "0", name), 0o755)).To(Succeed())
+					continue
+				}
+				mountSecret(t, filepath.Join(dir, "0"), 1, map[string]string{name: content})
+			}
+			f := &Fetch{CredentialsPath: dir}
+			specs := f.specsOf(&nuopv1alpha1.NuOperator{Spec: nuopv1alpha1.NuOperatorSpec{Sources: []nuopv1alpha1.Source{{
+				Location: "https://git.invalid/org/scripts.git", Path: "/scripts", Credentials: tc.credentials}}}})
+			got, err := specs[0].LoadCredentials(context.Background())
+			if tc.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tc.wantErr)))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).To(Equal(tc.want))
+		})
+	}
+}
+
+func TestFetchReportsCredentialsItCannotRead(t *testing.T) {
 	g := NewWithT(t)
-	credentials := t.TempDir()
-	// A directory where the token file should be: reading it fails.
-	g.Expect(os.MkdirAll(filepath.Join(credentials, "0", "token"), 0o755)).To(Succeed())
-	f := &Fetch{CredentialsPath: credentials}
+	f := &Fetch{CredentialsPath: t.TempDir()}
 	specs := f.specsOf(&nuopv1alpha1.NuOperator{Spec: nuopv1alpha1.NuOperatorSpec{Sources: []nuopv1alpha1.Source{{
 		Location: "https://git.invalid/org/scripts.git", Path: "scripts",
 		Credentials: &nuopv1alpha1.Credentials{Token: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "git"}, Key: "token"}},
 	}}}})
 	st := (&source.Fetcher{Root: t.TempDir()}).Sync(context.Background(), specs[0])
-	g.Expect(st.LastError).To(HavePrefix("reading the credentials: "))
+	g.Expect(st.LastError).To(Equal("reading the credentials: key token of Secret git is missing (or the Secret is)"))
 	g.Expect(st.Revision).To(BeEmpty())
 }

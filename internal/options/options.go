@@ -86,6 +86,9 @@ type Options struct {
 	NuOperator      types.NamespacedName
 	SourcesPath     string
 	CredentialsPath string
+	// FetchInProcess: the managed operator fetches its NuOperator's sources itself, reading the credential
+	// Secrets through the API, as no fetch sidecar does it out of a cluster.
+	FetchInProcess bool
 
 	LeaderElect             bool
 	LeaderElectionNamespace string
@@ -155,6 +158,10 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		"Where the fetch sidecar writes the fetched sources and the managed operator loads them from.")
 	fs.StringVar(&o.CredentialsPath, "credentials-path", "/var/run/nuop/credentials",
 		"Where the fetch sidecar finds the sources' credentials, one directory per source index.")
+	fs.BoolVar(&o.FetchInProcess, "fetch-in-process", false,
+		"Managed mode: fetch the NuOperator's sources in this process, reading the credential Secrets through the "+
+			"API (the development path; in a pod the fetch sidecar does it). Default: true with --nuoperator out of "+
+			"a cluster (no KUBERNETES_SERVICE_HOST).")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false,
 		"Elect a leader among replicas; only the leader reconciles. Env: ENABLE_LEADER_ELECTION.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "",
@@ -257,6 +264,14 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 	}
 	if o.Mode == ModeFetch && nuoperator == "" {
 		return nil, usageErrorf("fetch mode needs --nuoperator <namespace>/<name>")
+	}
+	if !set["fetch-in-process"] {
+		// Every pod has KUBERNETES_SERVICE_HOST (the in-cluster configuration needs it), and a pod the manager
+		// made has the fetch sidecar.
+		_, inPod := getenv("KUBERNETES_SERVICE_HOST")
+		o.FetchInProcess = o.Mode == ModeManaged && nuoperator != "" && !inPod
+	} else if o.FetchInProcess && (o.Mode != ModeManaged || nuoperator == "") {
+		return nil, usageErrorf("--fetch-in-process needs managed mode and --nuoperator <namespace>/<name>")
 	}
 	if err := o.validate(watchNamespaces); err != nil {
 		return nil, err

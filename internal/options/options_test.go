@@ -42,6 +42,7 @@ type view struct {
 	MaxScriptTimeout        time.Duration
 	NuOperator              string
 	Instance                string
+	FetchInProcess          bool
 	Level                   zapcore.Level
 	Warnings                []string
 }
@@ -53,7 +54,7 @@ func viewOf(o *Options) view {
 		LeaderElectionID: o.LeaderElectionID, ProbeAddr: o.ProbeAddr, MetricsAddr: o.MetricsAddr,
 		MetricsSecure: o.MetricsSecure, WatchNamespaces: o.WatchNamespaces,
 		MaxScriptTimeout: o.MaxScriptTimeout, Level: lowestEnabled(o.Zap.Level), Warnings: o.Warnings,
-		NuOperator: nuoperatorOf(o), Instance: o.Instance,
+		NuOperator: nuoperatorOf(o), Instance: o.Instance, FetchInProcess: o.FetchInProcess,
 	}
 }
 
@@ -110,8 +111,21 @@ func TestParse(t *testing.T) {
 			want: defaults(ModeManaged, ":8080")},
 		{name: "fetch sidecar gets a probe port of its own", args: []string{"--mode", "fetch", "--nuoperator", "ops/demo"},
 			want: with(defaults(ModeFetch, ":8082"), func(v *view) { v.NuOperator, v.Instance = "ops/demo", "ops/demo" })},
-		{name: "a managed operator's instance is its NuOperator", args: []string{"--mode=managed", "--nuoperator=ops/demo"},
+		{name: "a managed operator's instance is its NuOperator; in a pod the sidecar fetches",
+			args: []string{"--mode=managed", "--nuoperator=ops/demo"}, env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1"},
 			want: with(defaults(ModeManaged, ":8080"), func(v *view) { v.NuOperator, v.Instance = "ops/demo", "ops/demo" })},
+		{name: "out of a cluster a managed operator fetches in-process", args: []string{"--mode=managed", "--nuoperator=ops/demo"},
+			want: with(defaults(ModeManaged, ":8080"), func(v *view) {
+				v.NuOperator, v.Instance, v.FetchInProcess = "ops/demo", "ops/demo", true
+			})},
+		{name: "--fetch-in-process=false leaves fetching to a sidecar out of a cluster too",
+			args: []string{"--mode=managed", "--nuoperator=ops/demo", "--fetch-in-process=false"},
+			want: with(defaults(ModeManaged, ":8080"), func(v *view) { v.NuOperator, v.Instance = "ops/demo", "ops/demo" })},
+		{name: "--fetch-in-process in a pod", args: []string{"--mode=managed", "--nuoperator=ops/demo", "--fetch-in-process"},
+			env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1"},
+			want: with(defaults(ModeManaged, ":8080"), func(v *view) {
+				v.NuOperator, v.Instance, v.FetchInProcess = "ops/demo", "ops/demo", true
+			})},
 		{name: "mode is case-insensitive", env: map[string]string{"NUOP_MODE": "Standard"},
 			want: defaults(ModeStandard, ":8080")},
 		{name: "flag wins over env",
@@ -212,6 +226,10 @@ func TestParseErrors(t *testing.T) {
 			want: `invalid value "loud" for flag -zap-log-level`},
 		{name: "fetch mode without its NuOperator", args: []string{"--mode=fetch"},
 			want: "fetch mode needs --nuoperator <namespace>/<name>"},
+		{name: "fetching in-process without a NuOperator", args: []string{"--mode=managed", "--fetch-in-process"},
+			want: "--fetch-in-process needs managed mode and --nuoperator <namespace>/<name>"},
+		{name: "fetching in-process in fetch mode", args: []string{"--mode=fetch", "--nuoperator=ops/demo", "--fetch-in-process"},
+			want: "--fetch-in-process needs managed mode and --nuoperator <namespace>/<name>"},
 		{name: "a NuOperator without a namespace", args: []string{"--nuoperator=demo"},
 			want: `invalid --nuoperator "demo": want <namespace>/<name>`},
 		{name: "positional argument", args: []string{"standard"},

@@ -126,7 +126,7 @@ var _ = Describe("a NuOperator with a git source", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		// The image's bundled scripts are not wanted here: an empty script path.
 		start("--mode=managed", "--sources-path="+sources, "--script-path="+GinkgoT().TempDir(),
-			"--health-probe-bind-address="+managedProbes)
+			"--health-probe-bind-address="+managedProbes, "--fetch-in-process=false")
 		Expect(utils.WaitForStatus("http://"+managedProbes+"/readyz", http.StatusOK, time.Minute)).To(Succeed())
 	})
 
@@ -188,5 +188,59 @@ var _ = Describe("a NuOperator with a git source", Ordered, func() {
 		Expect(c.Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
 			Namespace: ns, Name: "still-served", Labels: map[string]string{"e2e/stamp": "yes"}}})).To(Succeed())
 		Eventually(stampOf("still-served")).WithTimeout(time.Minute).Should(Equal("v2"))
+	})
+})
+
+var _ = Describe("a managed operator out of a cluster (the development path)", func() {
+	It("fetches its git source itself, with the token read from its Secret, and runs the script", func() {
+		const token = "dev-token"
+		ctx := context.Background()
+		c := nuopClient()
+		git := utils.NewGitServer(GinkgoT(), false, "", token)
+		repo := utils.NewRepo(GinkgoT(), git.Dir, "org/dev.git")
+		head := repo.Commit("first", map[string]string{"scripts/stamper/mod.nu": stamper("in-process")})
+
+		ns := createNamespace()
+		Expect(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git"},
+			StringData: map[string]string{"token": token}})).To(Succeed())
+		key := client.ObjectKey{Namespace: ns, Name: "local"}
+		Expect(c.Create(ctx, &nuopv1alpha1.NuOperator{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "local"},
+			Spec: nuopv1alpha1.NuOperatorSpec{
+				Sources: []nuopv1alpha1.Source{{Location: git.URL("org/dev.git") + "?dir=scripts", Path: "dev",
+					Credentials: &nuopv1alpha1.Credentials{Token: &corev1.SecretKeySelector{
+						LocalObjectReference: corev1.LocalObjectReference{Name: "git"}, Key: "token"}}}},
+				// Its own label: other tests' stamped ConfigMaps are not this operator's.
+				Mappings: []nuopv1alpha1.Mapping{{Name: "stamper", Version: "v1", Kind: "ConfigMap",
+					LabelSelectors: map[string]string{"e2e/stamp-local": "yes"}}},
+			},
+		})).To(Succeed())
+
+		bin, err := utils.BinDir()
+		Expect(err).NotTo(HaveOccurred())
+		probes, err := utils.FreeAddr()
+		Expect(err).NotTo(HaveOccurred())
+		// No --fetch-in-process: out of a cluster it is the default.
+		session := startManager([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+			"HOME=" + GinkgoT().TempDir()},
+			"--mode=managed", "--nuoperator="+ns+"/local", "--sources-path="+GinkgoT().TempDir(),
+			"--script-path="+GinkgoT().TempDir(), "--health-probe-bind-address="+probes)
+		Expect(utils.WaitForStatus("http://"+probes+"/readyz", http.StatusOK, time.Minute)).To(Succeed())
+		Expect(string(session.Err.Contents())).To(ContainSubstring("the development path out of a cluster"))
+
+		Expect(c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "stamped",
+			Labels: map[string]string{"e2e/stamp-local": "yes"}}})).To(Succeed())
+		Eventually(func() string {
+			cm := &corev1.ConfigMap{}
+			Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "stamped"}, cm)).To(Succeed())
+			return cm.Data["stamp"]
+		}).WithTimeout(time.Minute).Should(Equal("in-process"))
+		Eventually(func() []nuopv1alpha1.SourceStatus {
+			n := &nuopv1alpha1.NuOperator{}
+			Expect(c.Get(ctx, key, n)).To(Succeed())
+			return n.Status.Sources
+		}).WithTimeout(time.Minute).Should(ConsistOf(And(HaveField("Path", "dev"), HaveField("Revision", head),
+			HaveField("LastError", ""))))
+		Expect(string(session.Err.Contents())).NotTo(ContainSubstring(token))
 	})
 })

@@ -16,6 +16,8 @@ limitations under the License.
 
 package v1alpha1
 
+import corev1 "k8s.io/api/core/v1"
+
 // Names the manager's NuOperator controller and the managed operator agree on.
 const (
 	// ManagerFinalizer is held by the manager on every NuOperator. On deletion it waits for the managed
@@ -58,3 +60,23 @@ const (
 	// NuOperator (<name>-nuop) exists and belongs to someone else; the message names it.
 	ReasonConflict = "Conflict"
 )
+
+// CredentialSourceFile in a source's credentials directory (the fetch sidecar's --credentials-path/<index
+// in spec.sources>) holds the spec.sources[].path the directory's credentials belong to. While a pod made for
+// an older spec still runs, the indexes of a newer spec may name other sources: the fetcher compares this
+// file with the source's path before it uses the credentials.
+const CredentialSourceFile = "source"
+
+// CredentialFiles are the file names each credential key is mounted as in a source's credentials directory,
+// in the order the fields appear in the API.
+var CredentialFiles = []struct {
+	File     string
+	Selector func(*Credentials) *corev1.SecretKeySelector
+}{
+	{"token", func(c *Credentials) *corev1.SecretKeySelector { return c.Token }},
+	{"username", func(c *Credentials) *corev1.SecretKeySelector { return c.Username }},
+	{"password", func(c *Credentials) *corev1.SecretKeySelector { return c.Password }},
+	{"ssh-privatekey", func(c *Credentials) *corev1.SecretKeySelector { return c.SSHPrivateKey }},
+	{"known_hosts", func(c *Credentials) *corev1.SecretKeySelector { return c.KnownHosts }},
+	{"ca.crt", func(c *Credentials) *corev1.SecretKeySelector { return c.CABundle }},
+}

@@ -48,14 +48,9 @@ const (
 	// container.
 	SourcesPath = "/var/run/nuop/sources"
 	// CredentialsPath holds, in the fetch sidecar only, one directory per source with credentials, named
-	// after the source's index in spec.sources. Its files have fixed names (CredentialFiles), plus
-	// CredentialSourceFile.
+	// after the source's index in spec.sources. Its files have fixed names (nuopv1alpha1.CredentialFiles),
+	// plus nuopv1alpha1.CredentialSourceFile (from the pod annotation CredentialSourceAnnotationPrefix+<index>).
 	CredentialsPath = "/var/run/nuop/credentials"
-	// CredentialSourceFile in a credentials directory holds the spec.sources[].path the directory's
-	// credentials belong to (from the pod annotation CredentialSourceAnnotationPrefix+<index>). While a pod
-	// made for an older spec still runs, the indexes of a newer spec may name other sources: a fetcher
-	// compares this file with the source's path before it uses the credentials.
-	CredentialSourceFile = "source"
 	// CredentialSourceAnnotationPrefix + <index> is the pod annotation naming the source path whose
 	// credentials are mounted at CredentialsPath/<index>.
 	CredentialSourceAnnotationPrefix = "nuop.kemper.buzz/credentials-"
@@ -67,20 +62,6 @@ const (
 	// source's path (nuop derived it from the path, and an absolute path made an invalid name).
 	credentialVolumePrefix = "cred-"
 )
-
-// CredentialFiles are the file names each credential key is mounted as, in the order the fields appear in
-// the API.
-var CredentialFiles = []struct {
-	File     string
-	Selector func(*nuopv1alpha1.Credentials) *corev1.SecretKeySelector
-}{
-	{"token", func(c *nuopv1alpha1.Credentials) *corev1.SecretKeySelector { return c.Token }},
-	{"username", func(c *nuopv1alpha1.Credentials) *corev1.SecretKeySelector { return c.Username }},
-	{"password", func(c *nuopv1alpha1.Credentials) *corev1.SecretKeySelector { return c.Password }},
-	{"ssh-privatekey", func(c *nuopv1alpha1.Credentials) *corev1.SecretKeySelector { return c.SSHPrivateKey }},
-	{"known_hosts", func(c *nuopv1alpha1.Credentials) *corev1.SecretKeySelector { return c.KnownHosts }},
-	{"ca.crt", func(c *nuopv1alpha1.Credentials) *corev1.SecretKeySelector { return c.CABundle }},
-}
 
 // deploymentParams are what the Deployment needs beyond the NuOperator.
 type deploymentParams struct {
@@ -271,15 +252,16 @@ func fetchSidecar(n *nuopv1alpha1.NuOperator, image string, pullPolicy corev1.Pu
 
 // credentialVolume is the volume of source index i's credentials, or nil when it has none: a projected
 // volume with one projection per Secret, each referenced key mounted under its fixed file name
-// (CredentialFiles), and CredentialSourceFile. The Secrets are optional, so a missing Secret or key does not
-// keep the pod from starting: the fetch sidecar reports it in the NuOperator's status instead.
+// (nuopv1alpha1.CredentialFiles), and nuopv1alpha1.CredentialSourceFile. The Secrets are optional, so a
+// missing Secret or key does not keep the pod from starting: the fetch sidecar reports it in the
+// NuOperator's status instead.
 func credentialVolume(c *nuopv1alpha1.Credentials, i int) *corev1ac.VolumeApplyConfiguration {
 	if c == nil {
 		return nil
 	}
 	var secrets []string
 	items := map[string][]*corev1ac.KeyToPathApplyConfiguration{}
-	for _, f := range CredentialFiles {
+	for _, f := range nuopv1alpha1.CredentialFiles {
 		sel := f.Selector(c)
 		if sel == nil {
 			continue
@@ -299,7 +281,7 @@ func credentialVolume(c *nuopv1alpha1.Credentials, i int) *corev1ac.VolumeApplyC
 	}
 	index := strconv.Itoa(i)
 	projected.WithSources(corev1ac.VolumeProjection().WithDownwardAPI(corev1ac.DownwardAPIProjection().WithItems(
-		corev1ac.DownwardAPIVolumeFile().WithPath(CredentialSourceFile).WithFieldRef(corev1ac.ObjectFieldSelector().
+		corev1ac.DownwardAPIVolumeFile().WithPath(nuopv1alpha1.CredentialSourceFile).WithFieldRef(corev1ac.ObjectFieldSelector().
 			WithFieldPath(fmt.Sprintf("metadata.annotations['%s%s']", CredentialSourceAnnotationPrefix, index))))))
 	return corev1ac.Volume().WithName(credentialVolumePrefix + index).WithProjected(projected)
 }

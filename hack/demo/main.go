@@ -17,20 +17,26 @@ limitations under the License.
 // Command demo runs nuop on a local control plane it starts itself (`make demo`): etcd and
 // kube-apiserver from envtest's binaries in a temporary directory, on free ports, with the CRDs
 // installed and a kubeconfig written; the manager, and a standard-mode operator running the example
-// scripts, against it; config/samples and the examples' objects applied. It shows the scripts working,
+// scripts, against it; config/samples and the examples' objects applied. Then a git repository served on
+// loopback, a NuOperator whose source it is, and that NuOperator's managed operator as a process fetching
+// in-process (the control plane has no kubelet to run its Deployment). It shows the scripts working,
 // prints what to look at, and stops everything on Ctrl-C.
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +56,9 @@ func main() {
 	flag.StringVar(&c.samples, "samples", "config/samples", "kustomization of the samples to apply")
 	flag.StringVar(&c.scripts, "scripts", "scripts", "script root the standard-mode operator loads")
 	flag.StringVar(&c.examples, "examples", "hack/demo/examples.yaml", "objects for the example scripts")
+	flag.StringVar(&c.gitContent, "git-content", "hack/demo/git", "what the served git repository holds")
+	flag.StringVar(&c.gitNuOperator, "git-nuoperator", "hack/demo/git-nuoperator.yaml",
+		"the NuOperator whose source is the served repository (${GIT_URL} and ${GIT_TOKEN} filled in)")
 	flag.Parse()
 	if os.Getenv(childEnv) == "" {
 		os.Exit(superviseChild())
@@ -88,7 +97,7 @@ func superviseChild() int {
 }
 
 type config struct {
-	assets, manager, kubectl, kustomize, crds, samples, scripts, examples string
+	assets, manager, kubectl, kustomize, crds, samples, scripts, examples, gitContent, gitNuOperator string
 }
 
 func run(c config) error {
@@ -134,10 +143,10 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	// The scripts call kubectl; the image has it on PATH.
+	pathEnv := "PATH=" + filepath.Dir(c.kubectl) + string(os.PathListSeparator) + os.Getenv("PATH")
 	std, err := startProcess(dir, "standard", c.manager, kubeconfig,
-		[]string{"--mode", "standard", "--script-path", scriptsDir},
-		// The scripts call kubectl; the image has it on PATH.
-		"PATH="+filepath.Dir(c.kubectl)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		[]string{"--mode", "standard", "--script-path", scriptsDir}, pathEnv)
 	if err != nil {
 		return err
 	}
@@ -167,23 +176,68 @@ func run(c config) error {
 	}
 	step("greeting wrote status.message of greeting/world")
 
+	repo, err := serveGit(filepath.Join(dir, "git"), c.gitContent)
+	if err != nil {
+		return err
+	}
+	defer repo.stop()
+	step("serving %s as the git repository %s (token authentication)", c.gitContent, repo.url)
+	if err := applyTemplate(c, kubeconfig, c.gitNuOperator, map[string]string{
+		"GIT_URL": repo.url, "GIT_TOKEN": repo.token}); err != nil {
+		return err
+	}
+	// Out of a cluster the managed operator fetches in-process, reading the Secret through the API.
+	mgd, err := startProcess(dir, "managed", c.manager, kubeconfig, []string{"--mode", "managed",
+		"--nuoperator", "default/git-demo", "--sources-path", filepath.Join(dir, "sources"),
+		"--script-path", scriptsDir, "--leader-election-id", "git-demo-nuop"}, pathEnv)
+	if err != nil {
+		return err
+	}
+	defer mgd.stop()
+	if err := mgd.waitReady(); err != nil {
+		return err
+	}
+	step("managed ready: the managed operator of NuOperator default/git-demo")
+	if err := waitForOutput(c, kubeconfig, time.Minute, "hello from a script fetched from git",
+		"-n", "default", "get", "configmap", "git-demo", "-o", "jsonpath={.data.greeting}"); err != nil {
+		return fmt.Errorf("fetched-greeter did not write data.greeting of git-demo (see %s): %w", mgd.logFile, err)
+	}
+	step("fetched-greeter, fetched from git, wrote data.greeting of default/git-demo")
+	status := `jsonpath=ScriptsLoaded={.status.conditions[?(@.type=="ScriptsLoaded")].status} ` +
+		`SourcesFetched={.status.conditions[?(@.type=="SourcesFetched")].status} revision={.status.sources[0].revision}`
+	if err := waitForOutput(c, kubeconfig, time.Minute, "ScriptsLoaded=True SourcesFetched=True revision="+repo.revision,
+		"-n", "default", "get", "nuoperator", "git-demo", "-o", status); err != nil {
+		return fmt.Errorf("the status of NuOperator git-demo (see %s): %w", mgd.logFile, err)
+	}
+	step("NuOperator default/git-demo: ScriptsLoaded=True SourcesFetched=True revision=%s", repo.revision)
+
 	k := fmt.Sprintf("%s --kubeconfig %s", c.kubectl, kubeconfig)
 	fmt.Printf(`
-nuop is running on a local control plane: the manager, and a standard-mode operator running the example
-scripts of %[5]s. Try, in another terminal:
+nuop is running on a local control plane: the manager, a standard-mode operator running the example
+scripts of %[5]s, and the managed operator of NuOperator git-demo, whose source is the git repository
+%[8]s holding %[9]s. Try, in another terminal:
 
   %[1]s get configmaps -A -l app.kubernetes.io/managed-by=nuop      # copies made by config-replicator
   %[1]s -n default label configmap demo-settings nuop.kemper.buzz/replicate-   # unmatch: finalizer released
   %[1]s -n default get configmap demo-labelled --show-labels          # labels added by label-enforcer
   %[1]s get greetings -A                                              # status written by greeting
+  %[1]s get nuoperators -A                                            # READY is False: no kubelet runs their pods
+  %[1]s -n default get nuoperator git-demo -o jsonpath='{.status}'    # ScriptsLoaded, SourcesFetched, revision
+  %[1]s -n default get configmap git-demo -o jsonpath='{.data.greeting}'   # written by the fetched script
   %[1]s get events -A --field-selector reason!=LeaderElection
   %[1]s -n default get leases                                         # each operator holds its lease
   curl -s http://%[2]s/readyz; curl -s http://%[3]s/ready             # probes (also /healthz, /health)
   curl -s http://%[4]s/metrics | grep ^nuop_                          # the script engine's metrics
-  tail -f %[6]s %[7]s
+  tail -f %[6]s %[7]s %[10]s
 
-Edit a script under %[5]s and watch it reload. Press Ctrl-C to stop everything; nothing is left behind.
-`, k, mgr.probes, std.probes, std.metrics, scriptsDir, mgr.logFile, std.logFile)
+Edit a script under %[5]s and watch it reload. Edit the greeting in
+%[11]s/scripts/fetched-greeter/mod.nu, then
+  git -C %[11]s commit -am 'a new greeting' && git -C %[11]s push origin main
+and the managed operator fetches it at its next poll (30s); the ConfigMap git-demo gets the new greeting
+at its next requeue (30s), or at once when it changes. Press Ctrl-C to stop everything; nothing is left
+behind.
+`, k, mgr.probes, std.probes, std.metrics, scriptsDir, mgr.logFile, std.logFile, repo.url, c.gitContent,
+		mgd.logFile, repo.work)
 
 	select {
 	case <-ctx.Done():
@@ -196,6 +250,9 @@ Edit a script under %[5]s and watch it reload. Press Ctrl-C to stop everything; 
 	case err := <-std.exited:
 		std.exited <- err
 		return fmt.Errorf("the standard-mode operator exited unexpectedly (%v); its log: %s", err, std.logFile)
+	case err := <-mgd.exited:
+		mgd.exited <- err
+		return fmt.Errorf("the managed operator exited unexpectedly (%v); its log: %s", err, mgd.logFile)
 	}
 }
 
@@ -265,10 +322,31 @@ func (p *process) stop() {
 }
 
 func kubectlApply(c config, kubeconfig, file string) error {
-	apply := exec.Command(c.kubectl, "--kubeconfig", kubeconfig, "apply", "--server-side", "-f", file)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	return kubectlApplyData(c, kubeconfig, file, data)
+}
+
+// applyTemplate applies file with ${NAME} replaced by vars[NAME].
+func applyTemplate(c config, kubeconfig, file string, vars map[string]string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	return kubectlApplyData(c, kubeconfig, file, []byte(os.Expand(string(data), func(name string) string {
+		return vars[name]
+	})))
+}
+
+// kubectlApplyData applies manifests (what names them in an error).
+func kubectlApplyData(c config, kubeconfig, what string, manifests []byte) error {
+	apply := exec.Command(c.kubectl, "--kubeconfig", kubeconfig, "apply", "--server-side", "-f", "-")
+	apply.Stdin = bytes.NewReader(manifests)
 	apply.Stdout, apply.Stderr = os.Stdout, os.Stderr
 	if err := apply.Run(); err != nil {
-		return fmt.Errorf("applying %s: %w", file, err)
+		return fmt.Errorf("applying %s: %w", what, err)
 	}
 	return nil
 }
@@ -298,15 +376,95 @@ func applySamples(c config, kubeconfig string) error {
 		step("config/samples holds no objects yet")
 		return nil
 	}
-	apply := exec.Command(c.kubectl, "--kubeconfig", kubeconfig, "apply", "--server-side", "-f", "-")
-	apply.Stdin = bytes.NewReader(out)
-	apply.Stdout, apply.Stderr = os.Stdout, os.Stderr
-	if err := apply.Run(); err != nil {
-		return fmt.Errorf("applying %s: %w", c.samples, err)
-	}
-	return nil
+	return kubectlApplyData(c, kubeconfig, c.samples, out)
 }
 
 func step(format string, args ...any) {
 	fmt.Printf("==> "+format+"\n", args...)
+}
+
+// gitRepo is the repository the demo serves, and its work tree (a push from there is served).
+type gitRepo struct {
+	url, token, work, revision string
+	stop                       func()
+}
+
+// serveGit serves a repository holding the files under content with the tests' loopback git server (git
+// http-backend), requiring a random token, its files and work tree under dir.
+func serveGit(dir, content string) (repo *gitRepo, err error) {
+	files := map[string]string{}
+	err = filepath.WalkDir(content, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(content, path)
+		files[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", content, err)
+	}
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+
+	h := &harness{dir: dir}
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(harnessFailure)
+			if !ok {
+				panic(r)
+			}
+			h.cleanUp()
+			repo, err = nil, fmt.Errorf("serving the git repository: %s", string(f))
+		}
+	}()
+	token := hex.EncodeToString(secret)
+	server := utils.NewGitServer(h, false, "", token)
+	r := utils.NewRepo(h, server.Dir, "demo/scripts.git")
+	revision := r.Commit("the demo's scripts", files)
+	return &gitRepo{url: server.URL("demo/scripts.git"), token: token, work: r.Work(), revision: revision,
+		stop: h.cleanUp}, nil
+}
+
+// harness lets the demo use the tests' git helpers (utils.T): their temporary directories go under dir,
+// and a failure (Fatal) panics with a harnessFailure, which serveGit turns into an error.
+type harness struct {
+	dir      string
+	made     int
+	cleanups []func()
+}
+
+type harnessFailure string
+
+func (h *harness) Helper() {}
+
+func (h *harness) TempDir() string {
+	h.made++
+	dir := filepath.Join(h.dir, strconv.Itoa(h.made))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		h.Fatal(err)
+	}
+	return dir
+}
+
+func (h *harness) Fatal(args ...any) { panic(harnessFailure(fmt.Sprint(args...))) }
+
+func (h *harness) Fatalf(format string, args ...any) {
+	panic(harnessFailure(fmt.Sprintf(format, args...)))
+}
+
+func (h *harness) Cleanup(f func()) { h.cleanups = append(h.cleanups, f) }
+
+// cleanUp runs the cleanups, the last registered first: the git server stops.
+func (h *harness) cleanUp() {
+	for i := len(h.cleanups) - 1; i >= 0; i-- {
+		h.cleanups[i]()
+	}
+	h.cleanups = nil
 }

@@ -32,7 +32,8 @@ import (
 )
 
 var _ = Describe("make demo's program", func() {
-	It("brings up a control plane, the manager and the example scripts, prints working commands, and leaves nothing behind on Ctrl-C", func() {
+	It("brings up a control plane, the manager, the example scripts and a NuOperator fetching from a local git "+
+		"repository, prints working commands, and leaves nothing behind on Ctrl-C", func() {
 		root, err := utils.RepoRoot()
 		Expect(err).NotTo(HaveOccurred())
 		assets, err := utils.EnvtestAssets()
@@ -50,7 +51,9 @@ var _ = Describe("make demo's program", func() {
 		cmd := exec.Command(demoBin, "--assets", assets, "--manager", managerBin, "--kubectl", kubectl,
 			"--kustomize", kustomize, "--crds", filepath.Join(root, "config/crd/bases"),
 			"--samples", filepath.Join(root, "config/samples"), "--scripts", filepath.Join(root, "scripts"),
-			"--examples", filepath.Join(root, "hack/demo/examples.yaml"))
+			"--examples", filepath.Join(root, "hack/demo/examples.yaml"),
+			"--git-content", filepath.Join(root, "hack/demo/git"),
+			"--git-nuoperator", filepath.Join(root, "hack/demo/git-nuoperator.yaml"))
 		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { session.Kill() })
@@ -59,6 +62,13 @@ var _ = Describe("make demo's program", func() {
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("standard ready"))
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("config-replicator copied default/demo-settings"))
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("greeting wrote status.message"))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(
+			`serving \S+hack/demo/git as the git repository (http://127\.0\.0\.1:\d+/demo/scripts\.git)`))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("managed ready"))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(
+			"fetched-greeter, fetched from git, wrote data.greeting of default/git-demo"))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(
+			"NuOperator default/git-demo: ScriptsLoaded=True SourcesFetched=True revision=[0-9a-f]{40}"))
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("Press Ctrl-C"))
 		printed := string(session.Out.Contents())
 		apiPort := regexp.MustCompile(`API server at https://127\.0\.0\.1:(\d+)`).FindStringSubmatch(printed)
@@ -72,7 +82,13 @@ var _ = Describe("make demo's program", func() {
 		holder, err := get.Output()
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(holder)).NotTo(BeEmpty())
-		Expect(processesMatching(kc[1])).To(HaveLen(2), "the manager and the standard-mode operator run")
+		greeting := exec.Command(kubectl, "--kubeconfig", kc[1], "-n", "default", "get", "configmap", "git-demo",
+			"-o", "jsonpath={.data.greeting}")
+		out, err = greeting.Output()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(out)).To(Equal("hello from a script fetched from git"))
+		Expect(printed).To(ContainSubstring("get nuoperator git-demo -o jsonpath='{.status}'"))
+		Expect(processesMatching(kc[1])).To(HaveLen(3), "the manager, the standard-mode and the managed operator run")
 
 		session.Interrupt()
 		Eventually(session).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))

@@ -165,12 +165,12 @@ func run(c config) error {
 		return err
 	}
 	step("waiting for the example scripts to act on %s", c.examples)
-	if err := waitForOutput(c, kubeconfig, time.Minute, "hello from the demo",
+	if err := waitForOutput(c, kubeconfig, "hello from the demo",
 		"-n", "demo-a", "get", "configmap", "demo-settings", "-o", "jsonpath={.data.greeting}"); err != nil {
 		return fmt.Errorf("config-replicator did not copy demo-settings into demo-a (see %s): %w", std.logFile, err)
 	}
 	step("config-replicator copied default/demo-settings into demo-a and demo-b")
-	if err := waitForOutput(c, kubeconfig, time.Minute, "Hello, World",
+	if err := waitForOutput(c, kubeconfig, "Hello, World",
 		"-n", "default", "get", "greeting", "world", "-o", "jsonpath={.status.message}"); err != nil {
 		return fmt.Errorf("greeting did not write the status of greeting/world (see %s): %w", std.logFile, err)
 	}
@@ -198,14 +198,14 @@ func run(c config) error {
 		return err
 	}
 	step("managed ready: the managed operator of NuOperator default/git-demo")
-	if err := waitForOutput(c, kubeconfig, time.Minute, "hello from a script fetched from git",
+	if err := waitForOutput(c, kubeconfig, "hello from a script fetched from git",
 		"-n", "default", "get", "configmap", "git-demo", "-o", "jsonpath={.data.greeting}"); err != nil {
 		return fmt.Errorf("fetched-greeter did not write data.greeting of git-demo (see %s): %w", mgd.logFile, err)
 	}
 	step("fetched-greeter, fetched from git, wrote data.greeting of default/git-demo")
 	status := `jsonpath=ScriptsLoaded={.status.conditions[?(@.type=="ScriptsLoaded")].status} ` +
 		`SourcesFetched={.status.conditions[?(@.type=="SourcesFetched")].status} revision={.status.sources[0].revision}`
-	if err := waitForOutput(c, kubeconfig, time.Minute, "ScriptsLoaded=True SourcesFetched=True revision="+repo.revision,
+	if err := waitForOutput(c, kubeconfig, "ScriptsLoaded=True SourcesFetched=True revision="+repo.revision,
 		"-n", "default", "get", "nuoperator", "git-demo", "-o", status); err != nil {
 		return fmt.Errorf("the status of NuOperator git-demo (see %s): %w", mgd.logFile, err)
 	}
@@ -351,9 +351,9 @@ func kubectlApplyData(c config, kubeconfig, what string, manifests []byte) error
 	return nil
 }
 
-// waitForOutput polls a kubectl command until its output is want.
-func waitForOutput(c config, kubeconfig string, timeout time.Duration, want string, args ...string) error {
-	deadline := time.Now().Add(timeout)
+// waitForOutput polls a kubectl command until its output is want, for a minute at most.
+func waitForOutput(c config, kubeconfig, want string, args ...string) error {
+	deadline := time.Now().Add(time.Minute)
 	var last string
 	for time.Now().Before(deadline) {
 		out, err := exec.Command(c.kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()

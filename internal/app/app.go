@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,9 +50,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
+	giteactrl "kemper.buzz/nuop/internal/controller/gitea"
 	nuopctrl "kemper.buzz/nuop/internal/controller/nuop"
 	"kemper.buzz/nuop/internal/engine"
+	"kemper.buzz/nuop/internal/giteaclient"
 	"kemper.buzz/nuop/internal/health"
 	"kemper.buzz/nuop/internal/managed"
 	"kemper.buzz/nuop/internal/options"
@@ -132,6 +136,7 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(nuopv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(giteav1alpha1.AddToScheme(scheme))
 
 	metricsOpts, certWatcher, err := metricsServerOptions(o)
 	if err != nil {
@@ -162,6 +167,7 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 	if o.Mode == options.ModeManager {
 		// Owned Deployments, ServiceAccounts, Roles and RoleBindings: only those the manager made.
 		mgrOpts.Cache.ByObject = nuopctrl.CacheByObject()
+		maps.Copy(mgrOpts.Cache.ByObject, giteactrl.CacheByObject())
 	}
 	if o.NuOperator.Name != "" {
 		// A managed operator may read its own NuOperator only (RBAC by resource name): its cache holds that
@@ -249,6 +255,9 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 		}); err != nil {
 			return err
 		}
+		if err := setupGitea(mgr, o); err != nil {
+			return err
+		}
 		// Others-group runnables start after the caches have synced: the manager is loaded then.
 		return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 			deps.loaded.Open()
@@ -263,6 +272,18 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	default:
 		return setupFetch(mgr, o, deps)
 	}
+}
+
+// setupGitea registers the Gitea controllers, which share one client per provider.
+func setupGitea(mgr manager.Manager, o *options.Options) error {
+	metrics, err := giteaclient.NewMetrics(crmetrics.Registry)
+	if err != nil {
+		return err
+	}
+	return giteactrl.SetupProviderWithManager(context.Background(), mgr, giteaclient.NewCache(), giteactrl.ProviderOptions{
+		AllowedHosts: o.GiteaAllowedHosts,
+		Metrics:      metrics,
+	})
 }
 
 // setupFetch is the fetch sidecar: it keeps its NuOperator's sources fetched into --sources-path.

@@ -46,7 +46,8 @@ func TestApp(t *testing.T) {
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	var err error
-	testEnv, err = utils.NewEnvironment()
+	// Manager mode indexes GiteaProviders at set-up, which needs their CRD.
+	testEnv, err = utils.NewEnvironment("config/crd/bases")
 	Expect(err).NotTo(HaveOccurred())
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())

@@ -17,6 +17,7 @@ limitations under the License.
 package giteaclient
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,7 +35,7 @@ const (
 // codeError is the code label of an attempt that got no response.
 const codeError = "error"
 
-// Metrics are the series of every Client of a process, labelled by provider. Register them once.
+// Metrics are the series of every Client of a process, labelled by provider. NewMetrics on a registry that has them already returns them.
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -57,12 +58,26 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}, []string{labelProvider, labelMethod}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	// A second manager in one process (tests, a restart after losing the lease) shares the series.
+	var err error
+	if m.requests, err = register(reg, m.requests); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// register registers c, or returns the equal collector registered before.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
 }
 
 // observe records one attempt; resp is nil when it got no response. A nil *Metrics records nothing.

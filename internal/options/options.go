@@ -35,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"kemper.buzz/nuop/internal/giteaclient"
 	"kemper.buzz/nuop/internal/script"
 )
 
@@ -108,6 +109,8 @@ type Options struct {
 	MaxScriptTimeout   time.Duration
 	KubeAPIQPS         float64
 	KubeAPIBurst       int
+	// GiteaAllowedHosts restricts the addresses the manager's Gitea clients may connect to.
+	GiteaAllowedHosts giteaclient.AllowList
 
 	Zap zap.Options
 
@@ -192,6 +195,11 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		"Longest any script run may take; graceful shutdown waits this long plus a margin.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", DefaultKubeAPIQPS, "Client-side rate limit of API server requests per second.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", DefaultKubeAPIBurst, "Burst above --kube-api-qps.")
+	var giteaAllowedHosts string
+	fs.StringVar(&giteaAllowedHosts, "gitea-allowed-hosts", "",
+		"Comma-separated host names, IP addresses and CIDRs the Gitea providers may connect to, checked on the "+
+			"resolved address of every connection (proxies included); empty allows all but link-local and cloud "+
+			"metadata addresses, which only an address or CIDR entry allows.")
 	// Script failures are routine and logged with their reason; a stack trace per failed run only buries
 	// them (--zap-stacktrace-level brings them back).
 	o.Zap.StacktraceLevel = zapcore.PanicLevel
@@ -273,13 +281,18 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 	} else if o.FetchInProcess && (o.Mode != ModeManaged || nuoperator == "") {
 		return nil, usageErrorf("--fetch-in-process needs managed mode and --nuoperator <namespace>/<name>")
 	}
-	if err := o.validate(watchNamespaces); err != nil {
+	if err := o.validate(watchNamespaces, giteaAllowedHosts); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-func (o *Options) validate(watchNamespaces string) error {
+func (o *Options) validate(watchNamespaces, giteaAllowedHosts string) error {
+	allowed, err := giteaclient.ParseAllowList(strings.Split(giteaAllowedHosts, ","))
+	if err != nil {
+		return &UsageError{msg: err.Error()}
+	}
+	o.GiteaAllowedHosts = allowed
 	for _, ns := range strings.Split(watchNamespaces, ",") {
 		ns = strings.TrimSpace(ns)
 		if ns == "" {

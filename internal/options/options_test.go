@@ -232,6 +232,8 @@ func TestParseErrors(t *testing.T) {
 			want: "--fetch-in-process needs managed mode and --nuoperator <namespace>/<name>"},
 		{name: "a NuOperator without a namespace", args: []string{"--nuoperator=demo"},
 			want: `invalid --nuoperator "demo": want <namespace>/<name>`},
+		{name: "a Gitea allowed host that is none", args: []string{"--gitea-allowed-hosts=gitea.example.com, 10.0.0.0/8,not a host"},
+			want: `--gitea-allowed-hosts: "not a host" is not a host name, an IP address or a CIDR`},
 		{name: "positional argument", args: []string{"standard"},
 			want: `unexpected argument "standard": this command takes flags only`},
 	}

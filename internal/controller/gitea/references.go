@@ -1,0 +1,166 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gitea
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+)
+
+// referencesIndex indexes GiteaProviders by the Secrets and ConfigMaps they read, as "Secret/<name>" and
+// "ConfigMap/<name>", so a change to one of them reconciles exactly the providers that use it.
+const referencesIndex = "gitea.kemper.buzz/references"
+
+func secretKey(name string) string    { return "Secret/" + name }
+func configMapKey(name string) string { return "ConfigMap/" + name }
+
+// references are the index values of a provider: its credentials Secret, its CA bundle and the token
+// Secret it owns.
+func references(p *giteav1alpha1.GiteaProvider) []string {
+	refs := []string{secretKey(p.Spec.Credentials.SecretRef.Name)}
+	if tls := p.Spec.TLS; tls != nil && tls.CABundle != nil {
+		if ref := tls.CABundle.SecretRef; ref != nil {
+			refs = append(refs, secretKey(ref.Name))
+		}
+		if ref := tls.CABundle.ConfigMapRef; ref != nil {
+			refs = append(refs, configMapKey(ref.Name))
+		}
+	}
+	if p.Status.TokenSecretName != "" {
+		refs = append(refs, secretKey(p.Status.TokenSecretName))
+	}
+	return refs
+}
+
+// missingError is a Secret, ConfigMap or key the spec names that is not there: reason SecretNotFound, and
+// the watch on it brings the provider back when it appears.
+type missingError struct{ msg string }
+
+func (e *missingError) Error() string { return e.msg }
+
+func missingf(format string, args ...any) error {
+	return &missingError{msg: fmt.Sprintf(format, args...)}
+}
+
+// caBundleError is a CA bundle that holds no certificate: reason TLSError.
+type caBundleError struct{ msg string }
+
+func (e *caBundleError) Error() string { return e.msg }
+
+// credentials is what the provider's Secret holds. Exactly one way is set: a token, or a username and a
+// password to create one with.
+type credentials struct {
+	token              string
+	username, password string
+	// version is the Secret's resourceVersion: a new one rebuilds the client.
+	version string
+}
+
+// readSecret reads a Secret live (the manager caches only Secrets' metadata: their data stays out of its
+// memory but for the moment it is used).
+func (r *ProviderReconciler) readSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	s := &corev1.Secret{}
+	err := r.apiReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, s)
+	if apierrors.IsNotFound(err) {
+		return nil, missingf("Secret %s not found in namespace %s", name, namespace)
+	}
+	return s, err
+}
+
+func (r *ProviderReconciler) readCredentials(ctx context.Context, p *giteav1alpha1.GiteaProvider) (credentials, error) {
+	spec := p.Spec.Credentials
+	s, err := r.readSecret(ctx, p.Namespace, spec.SecretRef.Name)
+	if err != nil {
+		return credentials{}, err
+	}
+	c := credentials{version: s.ResourceVersion}
+	if token := string(s.Data[spec.TokenKey]); token != "" {
+		c.token = token
+		return c, nil
+	}
+	c.username, c.password = string(s.Data[spec.UsernameKey]), string(s.Data[spec.PasswordKey])
+	if c.username == "" || c.password == "" {
+		return credentials{}, missingf("Secret %s has neither the key %s (a token) nor the keys %s and %s (a username and a password)",
+			spec.SecretRef.Name, spec.TokenKey, spec.UsernameKey, spec.PasswordKey)
+	}
+	return c, nil
+}
+
+// readCABundle returns the PEM bundle tls.caBundle names (nil when unset) and its resourceVersion.
+func (r *ProviderReconciler) readCABundle(ctx context.Context, p *giteav1alpha1.GiteaProvider) ([]byte, string, error) {
+	if p.Spec.TLS == nil || p.Spec.TLS.CABundle == nil {
+		return nil, "", nil
+	}
+	src := p.Spec.TLS.CABundle
+	var (
+		data    []byte
+		version string
+		what    string
+		key     string
+	)
+	switch {
+	case src.SecretRef != nil:
+		s, err := r.readSecret(ctx, p.Namespace, src.SecretRef.Name)
+		if err != nil {
+			return nil, "", err
+		}
+		key, what = src.SecretRef.Key, "Secret "+src.SecretRef.Name
+		data, version = s.Data[key], s.ResourceVersion
+	case src.ConfigMapRef != nil:
+		cm := &corev1.ConfigMap{}
+		err := r.apiReader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: src.ConfigMapRef.Name}, cm)
+		if apierrors.IsNotFound(err) {
+			return nil, "", missingf("ConfigMap %s not found in namespace %s", src.ConfigMapRef.Name, p.Namespace)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		key, what = src.ConfigMapRef.Key, "ConfigMap "+src.ConfigMapRef.Name
+		data, version = []byte(cm.Data[key]), cm.ResourceVersion
+		if len(data) == 0 {
+			data = cm.BinaryData[key]
+		}
+	}
+	if len(data) == 0 {
+		return nil, "", missingf("%s has no key %s (the CA bundle)", what, key)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		return nil, "", &caBundleError{msg: fmt.Sprintf("the key %s of %s holds no PEM certificate", key, what)}
+	}
+	return data, version, nil
+}
+
+// providersReferencing maps a Secret or ConfigMap to the providers of its namespace that read it.
+func (r *ProviderReconciler) providersReferencing(ctx context.Context, key, namespace string) []types.NamespacedName {
+	var list giteav1alpha1.GiteaProviderList
+	if err := r.client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{referencesIndex: key}); err != nil {
+		return nil
+	}
+	out := make([]types.NamespacedName, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, client.ObjectKeyFromObject(&list.Items[i]))
+	}
+	return out
+}

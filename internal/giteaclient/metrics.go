@@ -35,7 +35,8 @@ const (
 // codeError is the code label of an attempt that got no response.
 const codeError = "error"
 
-// Metrics are the series of every Client of a process, labelled by provider. NewMetrics on a registry that has them already returns them.
+// Metrics are the series of every Client of a process, labelled by provider. NewMetrics on a registry that
+// has them already returns them.
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec

@@ -280,10 +280,15 @@ func setupGitea(mgr manager.Manager, o *options.Options) error {
 	if err != nil {
 		return err
 	}
-	return giteactrl.SetupProviderWithManager(context.Background(), mgr, giteaclient.NewCache(), giteactrl.ProviderOptions{
+	clients := giteaclient.NewCache()
+	if err := giteactrl.SetupProviderWithManager(context.Background(), mgr, clients, giteactrl.ProviderOptions{
 		AllowedHosts: o.GiteaAllowedHosts,
 		Metrics:      metrics,
-	})
+		ManagedKinds: giteactrl.ManagedKinds(),
+	}); err != nil {
+		return err
+	}
+	return giteactrl.SetupManagedWithManager(context.Background(), mgr, clients, nil)
 }
 
 // setupFetch is the fetch sidecar: it keeps its NuOperator's sources fetched into --sources-path.

@@ -26,6 +26,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -124,21 +125,34 @@ func SetupProviderWithManager(ctx context.Context, mgr ctrl.Manager, clients *gi
 			return out
 		})
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(ProviderControllerName).
 		// The provider's own status writes (a check time each check) must not start another check.
 		For(&giteav1alpha1.GiteaProvider{}, builder.WithPredicates(specOrDeletionChanged{})).
 		WatchesMetadata(&corev1.Secret{}, referenced(secretKey)).
-		WatchesMetadata(&corev1.ConfigMap{}, referenced(configMapKey)).
-		WithOptions(controller.Options{
-			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
-			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, MaxRetryDelay),
-		}).
-		Complete(r)
+		WatchesMetadata(&corev1.ConfigMap{}, referenced(configMapKey))
+	// A resource appearing or going changes who uses its provider (and may let a deleted one go).
+	providerOf := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		m, ok := o.(giteav1alpha1.Managed)
+		if !ok {
+			return nil
+		}
+		key := types.NamespacedName{Namespace: o.GetNamespace(), Name: m.ManagedSpec().ProviderRef.Name}
+		return []reconcile.Request{{NamespacedName: key}}
+	})
+	for _, k := range opts.ManagedKinds {
+		b = b.Watches(k.NewObject(), providerOf, builder.WithPredicates(predicate.Funcs{
+			UpdateFunc: func(event.UpdateEvent) bool { return false },
+		}))
+	}
+	return b.WithOptions(controller.Options{
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+		RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, MaxRetryDelay),
+	}).Complete(r)
 }
 
-// specOrDeletionChanged passes a provider's creation, a change of its spec (generation) and the start of
-// its deletion.
+// specOrDeletionChanged passes an object's creation, a change of its spec (generation), the start of its
+// deletion and a sync asked for with SyncRequestAnnotation.
 type specOrDeletionChanged struct{ predicate.Funcs }
 
 func (specOrDeletionChanged) Update(e event.UpdateEvent) bool {
@@ -146,5 +160,10 @@ func (specOrDeletionChanged) Update(e event.UpdateEvent) bool {
 		return true
 	}
 	return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
-		e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+		e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero() ||
+		syncRequest(e.ObjectOld) != syncRequest(e.ObjectNew)
+}
+
+func syncRequest(o client.Object) string {
+	return o.GetAnnotations()[giteav1alpha1.SyncRequestAnnotation]
 }

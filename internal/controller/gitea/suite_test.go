@@ -107,7 +107,9 @@ var _ = BeforeSuite(func() {
 	allowed, err := giteaclient.ParseAllowList([]string{"127.0.0.1"})
 	Expect(err).NotTo(HaveOccurred())
 	clients = giteaclient.NewCache()
-	Expect(SetupProviderWithManager(ctx, mgr, clients, ProviderOptions{AllowedHosts: allowed, Metrics: metrics})).To(Succeed())
+	Expect(SetupProviderWithManager(ctx, mgr, clients, ProviderOptions{AllowedHosts: allowed, Metrics: metrics,
+		ManagedKinds: ManagedKinds()})).To(Succeed())
+	Expect(SetupManagedWithManager(ctx, mgr, clients, nil)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

@@ -34,6 +34,8 @@ const ProviderRefIndex = "spec.providerRef.name"
 type ManagedKind struct {
 	// Kind names the kind in the provider's status.
 	Kind string
+	// NewObject returns an empty object of the kind.
+	NewObject func() client.Object
 	// NewList returns an empty list of the kind; its objects are indexed by ProviderRefIndex.
 	NewList func() client.ObjectList
 }

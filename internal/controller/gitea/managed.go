@@ -1,0 +1,461 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gitea
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"time"
+
+	sdk "code.gitea.io/sdk/gitea"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+	"kemper.buzz/nuop/internal/giteaclient"
+)
+
+// Conn is what an adapter gets to talk to Gitea during one reconcile.
+type Conn struct {
+	// Client is the provider's shared client, for raw calls (Do) where the SDK lacks a field.
+	Client *giteaclient.Client
+	// SDK is an SDK client for this reconcile only (its context is the reconcile's).
+	SDK *sdk.Client
+	// Self is the provider's login.
+	Self string
+}
+
+// Observation is what an adapter found in Gitea.
+type Observation struct {
+	// Exists is false when Gitea has no such object.
+	Exists bool
+	// ID is Gitea's id of the object.
+	ID int64
+	// Drift names the managed fields where Gitea differs from the spec; empty when up to date.
+	Drift []string
+	// State is the object as the adapter read it, handed back to Update (Gitea's PATCH resets what it is
+	// not sent, so updates are read-modify-write).
+	State any
+}
+
+// Adapter talks to Gitea for one kind; the generic reconciler does everything else (provider, finalizer,
+// policies, conditions, events, conflicts, requeues).
+type Adapter[T giteav1alpha1.Managed] interface {
+	// Key is the object's natural key in Gitea (a name, owner/name, ...), as Gitea compares it.
+	Key(obj T) string
+	// Observe reads the object, records what it found in obj's status (atProvider) and compares it with
+	// the spec.
+	Observe(ctx context.Context, c *Conn, obj T) (Observation, error)
+	// Create creates the object from the spec.
+	Create(ctx context.Context, c *Conn, obj T) error
+	// Update makes the object match the spec (renames included), starting from what Observe read.
+	Update(ctx context.Context, c *Conn, obj T, observed Observation) error
+	// Delete deletes the object; a 404 is success.
+	Delete(ctx context.Context, c *Conn, obj T) error
+}
+
+// ManagedReconciler reconciles one kind of managed resource through its Adapter.
+type ManagedReconciler[T giteav1alpha1.Managed] struct {
+	kind     string
+	newObj   func() T
+	newList  func() client.ObjectList
+	adapter  Adapter[T]
+	client   client.Client
+	recorder recorder.EventRecorder
+	clients  *giteaclient.Cache
+	clock    clock.PassiveClock
+}
+
+// Reconcile brings the Gitea object in line with the resource, or lets it go when the resource is deleted.
+func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := r.newObj()
+	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	orig := obj.DeepCopyObject().(T)
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return r.finalize(ctx, obj, orig)
+	}
+
+	provider, conn, err := r.connect(ctx, obj, false)
+	if err != nil {
+		return r.done(ctx, obj, orig, err)
+	}
+	if controllerutil.AddFinalizer(obj, giteav1alpha1.ResourceFinalizer) {
+		if err := r.client.Update(ctx, obj); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		orig = obj.DeepCopyObject().(T)
+	}
+	status := obj.ManagedStatus()
+	status.Identity = strings.Join([]string{strings.TrimSuffix(provider.Spec.URL, "/"), r.kind, r.adapter.Key(obj)}, " ")
+	if other, err := r.claimedBy(ctx, obj); err != nil || other != "" {
+		if err == nil {
+			err = reasonf(giteav1alpha1.ReasonConflict, "%s %s, created earlier, manages the same Gitea object (%s)",
+				r.kind, other, status.Identity)
+		}
+		return r.done(ctx, obj, orig, err)
+	}
+
+	obs, err := r.adapter.Observe(ctx, conn, obj)
+	if err == nil {
+		obs, err = r.sync(ctx, conn, obj, obs)
+	}
+	if err != nil {
+		return r.done(ctx, obj, orig, err)
+	}
+	status.ID, status.Drift = obs.ID, obs.Drift
+	now := metav1.NewTime(r.clock.Now())
+	status.LastSyncTime = &now
+	r.setReady(obj, metav1.ConditionTrue, giteav1alpha1.ReasonAvailable, "the %s exists in Gitea", strings.ToLower(r.kind))
+	if len(obs.Drift) == 0 {
+		r.setSynced(obj, metav1.ConditionTrue, giteav1alpha1.ReasonUpToDate, "Gitea matches the spec")
+	} else {
+		r.setSynced(obj, metav1.ConditionFalse, giteav1alpha1.ReasonDrifted,
+			"Gitea differs from the spec in %s; managementPolicy ObserveOnly leaves it", strings.Join(obs.Drift, ", "))
+	}
+	if res, err := r.done(ctx, obj, orig, nil); err != nil {
+		return res, err
+	}
+	if err := r.clearCreatePending(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: jitter(provider.Spec.SyncInterval.Duration)}, nil
+}
+
+// sync creates or updates the object as the management policy allows, and returns what Gitea has then.
+func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs Observation) (Observation, error) {
+	status := obj.ManagedStatus()
+	observeOnly := obj.ManagedSpec().ManagementPolicy == giteav1alpha1.ManagementObserveOnly
+	switch {
+	case !obs.Exists && observeOnly:
+		return obs, reasonf(giteav1alpha1.ReasonNotFound, "the %s %s does not exist in Gitea; managementPolicy "+
+			"ObserveOnly does not create it", strings.ToLower(r.kind), r.adapter.Key(obj))
+	case !obs.Exists:
+		if err := r.markCreatePending(ctx, obj); err != nil {
+			return obs, err
+		}
+		createErr := r.adapter.Create(ctx, conn, obj)
+		if createErr != nil && !giteaclient.IsValidation(createErr) && !giteaclient.IsConflict(createErr) {
+			return obs, createErr
+		}
+		// A create answered 409 or 422 may mean "already exists" (or "invalid"): look before deciding.
+		after, err := r.adapter.Observe(ctx, conn, obj)
+		if err != nil {
+			return obs, err
+		}
+		if !after.Exists {
+			if createErr == nil {
+				createErr = fmt.Errorf("gitea accepted the create, but the %s cannot be found", strings.ToLower(r.kind))
+			}
+			return obs, reasonf(giteav1alpha1.ReasonInvalidSpec, "%v", createErr)
+		}
+		status.Origin = giteav1alpha1.OriginCreated
+		r.event(obj, "Normal", giteav1alpha1.ReasonCreating, "Create", "created the %s %s in Gitea",
+			strings.ToLower(r.kind), r.adapter.Key(obj))
+		obs = after
+	case status.Origin == "":
+		// Found without a record of creating it: ours only if the create-pending marker says so.
+		status.Origin = giteav1alpha1.OriginAdopted
+		if _, pending := obj.GetAnnotations()[giteav1alpha1.CreatePendingAnnotation]; pending {
+			status.Origin = giteav1alpha1.OriginCreated
+		}
+		if status.Origin == giteav1alpha1.OriginAdopted {
+			r.event(obj, "Normal", "Adopted", "Adopt", "adopted the existing %s %s", strings.ToLower(r.kind), r.adapter.Key(obj))
+		}
+	}
+	if len(obs.Drift) == 0 || observeOnly {
+		return obs, nil
+	}
+	drift := obs.Drift
+	if err := r.adapter.Update(ctx, conn, obj, obs); err != nil {
+		return obs, err
+	}
+	after, err := r.adapter.Observe(ctx, conn, obj)
+	if err != nil {
+		return obs, err
+	}
+	if len(after.Drift) > 0 {
+		// Never PATCH forever: what Gitea did not take is reported, and tried again only at the next sync.
+		return after, reasonf(giteav1alpha1.ReasonInvalidSpec, "Gitea did not take the change of %s",
+			strings.Join(after.Drift, ", "))
+	}
+	r.event(obj, "Normal", "Updated", "Update", "corrected %s in Gitea", strings.Join(drift, ", "))
+	return after, nil
+}
+
+// finalize deletes or orphans the Gitea object of a deleted resource, then lets the resource go.
+func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(obj, giteav1alpha1.ResourceFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	if r.deletes(obj) {
+		r.setReady(obj, metav1.ConditionFalse, giteav1alpha1.ReasonDeleting, "deleting the %s in Gitea", strings.ToLower(r.kind))
+		_, conn, err := r.connect(ctx, obj, true)
+		if err == nil {
+			err = r.adapter.Delete(ctx, conn, obj)
+		}
+		if err != nil && !giteaclient.IsNotFound(err) {
+			return r.done(ctx, obj, orig, err)
+		}
+		r.event(obj, "Normal", "Deleted", "Delete", "deleted the %s %s in Gitea", strings.ToLower(r.kind), r.adapter.Key(obj))
+	}
+	controllerutil.RemoveFinalizer(obj, giteav1alpha1.ResourceFinalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.client.Update(ctx, obj))
+}
+
+// deletes says whether deleting the resource deletes its Gitea object: deletionPolicy, or when unset
+// whether the resource created it. An object never created or adopted is not deleted.
+func (r *ManagedReconciler[T]) deletes(obj T) bool {
+	status := obj.ManagedStatus()
+	_, pending := obj.GetAnnotations()[giteav1alpha1.CreatePendingAnnotation]
+	switch {
+	case obj.ManagedSpec().ManagementPolicy == giteav1alpha1.ManagementObserveOnly:
+		return false
+	case obj.ManagedSpec().DeletionPolicy == giteav1alpha1.DeletionOrphan:
+		return false
+	case obj.ManagedSpec().DeletionPolicy == giteav1alpha1.DeletionDelete:
+		return status.Origin != "" || pending
+	default:
+		return status.Origin == giteav1alpha1.OriginCreated || pending
+	}
+}
+
+// connect finds the resource's provider and its client. While the resource is being deleted, the provider's
+// last client serves even if the provider is no longer Ready (being deleted with its namespace).
+func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool) (*giteav1alpha1.GiteaProvider, *Conn, error) {
+	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.ManagedSpec().ProviderRef.Name}
+	provider := &giteav1alpha1.GiteaProvider{}
+	err := r.client.Get(ctx, key, provider)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, nil, err
+	}
+	ready := err == nil && meta.IsStatusConditionTrue(provider.Status.Conditions, giteav1alpha1.ConditionReady)
+	cl, cached := r.clients.Get(key)
+	switch {
+	case !cached || (!ready && !deleting):
+		what := "is not Ready"
+		if apierrors.IsNotFound(err) {
+			what = "does not exist"
+		}
+		msg := fmt.Sprintf("GiteaProvider %s %s", key.Name, what)
+		if deleting {
+			msg += ": the Gitea object cannot be deleted; set deletionPolicy: Orphan to let the resource go without it"
+		}
+		return nil, nil, reasonf(giteav1alpha1.ReasonProviderNotReady, "%s", msg)
+	}
+	s, err := cl.SDK(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User}, nil
+}
+
+// claimedBy names the earlier-created resource of the kind, in any namespace, that claims the same Gitea
+// object as obj, or "".
+func (r *ManagedReconciler[T]) claimedBy(ctx context.Context, obj T) (string, error) {
+	list := r.newList()
+	if err := r.client.List(ctx, list, client.MatchingFields{identityIndex: obj.ManagedStatus().Identity}); err != nil {
+		return "", err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return "", err
+	}
+	for _, item := range items {
+		other := item.(giteav1alpha1.Managed)
+		if other.GetUID() == obj.GetUID() || !other.GetDeletionTimestamp().IsZero() {
+			continue
+		}
+		if earlier(other, obj) {
+			return other.GetNamespace() + "/" + other.GetName(), nil
+		}
+	}
+	return "", nil
+}
+
+// earlier orders resources by creation, then by namespace and name (creation times have 1 s resolution).
+func earlier(a, b metav1.Object) bool {
+	ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+	if !ta.Equal(&tb) {
+		return ta.Before(&tb)
+	}
+	return a.GetNamespace()+"/"+a.GetName() < b.GetNamespace()+"/"+b.GetName()
+}
+
+// markCreatePending records, before a create, that the object is about to be ours.
+func (r *ManagedReconciler[T]) markCreatePending(ctx context.Context, obj T) error {
+	if _, ok := obj.GetAnnotations()[giteav1alpha1.CreatePendingAnnotation]; ok {
+		return nil
+	}
+	return r.patchAnnotations(ctx, obj, func(a map[string]string) {
+		a[giteav1alpha1.CreatePendingAnnotation] = r.clock.Now().UTC().Format(time.RFC3339)
+	})
+}
+
+// clearCreatePending removes the marker once the status records the origin.
+func (r *ManagedReconciler[T]) clearCreatePending(ctx context.Context, obj T) error {
+	if _, ok := obj.GetAnnotations()[giteav1alpha1.CreatePendingAnnotation]; !ok {
+		return nil
+	}
+	return client.IgnoreNotFound(r.patchAnnotations(ctx, obj, func(a map[string]string) {
+		delete(a, giteav1alpha1.CreatePendingAnnotation)
+	}))
+}
+
+// patchAnnotations patches obj's annotations. It patches a copy: a patch answers with the stored object,
+// which would drop the status this reconcile has not written yet.
+func (r *ManagedReconciler[T]) patchAnnotations(ctx context.Context, obj T, edit func(map[string]string)) error {
+	stored := obj.DeepCopyObject().(T)
+	patch := client.MergeFrom(obj.DeepCopyObject().(T))
+	annotations := maps.Clone(stored.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	edit(annotations)
+	stored.SetAnnotations(annotations)
+	if err := r.client.Patch(ctx, stored, patch); err != nil {
+		return err
+	}
+	obj.SetAnnotations(stored.GetAnnotations())
+	obj.SetResourceVersion(stored.GetResourceVersion())
+	return nil
+}
+
+// reasonError is an error with the condition reason it stands for.
+type reasonError struct {
+	reason string
+	msg    string
+}
+
+func (e *reasonError) Error() string { return e.msg }
+
+func reasonf(reason, format string, args ...any) error {
+	return &reasonError{reason: reason, msg: fmt.Sprintf(format, args...)}
+}
+
+// reasonOf maps an error to the condition reason a human can act on, and says whether a retry with backoff
+// may help (the alternative being the next sync or a change to the resource).
+func reasonOf(err error) (reason string, retry bool) {
+	if re, ok := errors.AsType[*reasonError](err); ok {
+		return re.reason, re.reason == giteav1alpha1.ReasonDeleteRefused
+	}
+	switch giteaclient.KindOf(err) {
+	case giteaclient.KindUnauthorized:
+		return giteav1alpha1.ReasonUnauthorized, false
+	case giteaclient.KindForbidden:
+		return giteav1alpha1.ReasonForbidden, false
+	case giteaclient.KindConflict:
+		return giteav1alpha1.ReasonConflict, false
+	case giteaclient.KindValidation:
+		return giteav1alpha1.ReasonInvalidSpec, false
+	case giteaclient.KindNotFound:
+		return giteav1alpha1.ReasonNotFound, false
+	case giteaclient.KindRateLimited:
+		return giteav1alpha1.ReasonRateLimited, true
+	default:
+		return giteav1alpha1.ReasonUnreachable, true
+	}
+}
+
+// done writes the status: on error, Ready and Synced False with the error's reason (Ready stays True when
+// the object is known to exist and only the sync failed), and an event when the reason changes.
+func (r *ManagedReconciler[T]) done(ctx context.Context, obj, orig T, err error) (ctrl.Result, error) {
+	var retry bool
+	if err != nil {
+		var reason string
+		reason, retry = reasonOf(err)
+		before := meta.FindStatusCondition(orig.ManagedStatus().Conditions, giteav1alpha1.ConditionSynced)
+		if before == nil || before.Reason != reason {
+			r.event(obj, "Warning", reason, "Sync", "%s", err.Error())
+		}
+		r.setSynced(obj, metav1.ConditionFalse, reason, "%s", err.Error())
+		if !meta.IsStatusConditionTrue(obj.ManagedStatus().Conditions, giteav1alpha1.ConditionReady) ||
+			reason == giteav1alpha1.ReasonNotFound || reason == giteav1alpha1.ReasonConflict {
+			r.setReady(obj, metav1.ConditionFalse, reason, "%s", err.Error())
+		}
+	}
+	obj.ManagedStatus().ObservedGeneration = obj.GetGeneration()
+	if !reflect.DeepEqual(statusOf(orig), statusOf(obj)) {
+		if perr := r.client.Status().Patch(ctx, obj, client.MergeFrom(orig)); perr != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(perr)
+		}
+	}
+	switch {
+	case err == nil:
+		return ctrl.Result{}, nil
+	case retry:
+		return ctrl.Result{}, err
+	default:
+		// Fixed by a change to the resource, its provider or its dependencies (all watched), or by someone in
+		// Gitea: looked at again at the next sync.
+		return ctrl.Result{RequeueAfter: jitter(DefaultSyncInterval)}, nil
+	}
+}
+
+// statusOf is the whole status of a resource, atProvider included, for the comparison before a write.
+func statusOf(obj client.Object) any {
+	v := reflect.ValueOf(obj).Elem().FieldByName("Status")
+	if !v.IsValid() {
+		return nil
+	}
+	return v.Interface()
+}
+
+func (r *ManagedReconciler[T]) setReady(obj T, status metav1.ConditionStatus, reason, format string, args ...any) {
+	r.setCondition(obj, giteav1alpha1.ConditionReady, status, reason, format, args...)
+}
+
+func (r *ManagedReconciler[T]) setSynced(obj T, status metav1.ConditionStatus, reason, format string, args ...any) {
+	r.setCondition(obj, giteav1alpha1.ConditionSynced, status, reason, format, args...)
+}
+
+func (r *ManagedReconciler[T]) setCondition(obj T, condType string, status metav1.ConditionStatus,
+	reason, format string, args ...any) {
+	meta.SetStatusCondition(&obj.ManagedStatus().Conditions, metav1.Condition{
+		Type:               condType,
+		Status:             status,
+		Reason:             reason,
+		Message:            truncate(fmt.Sprintf(format, args...), 32768),
+		ObservedGeneration: obj.GetGeneration(),
+		LastTransitionTime: metav1.NewTime(r.clock.Now()),
+	})
+}
+
+func (r *ManagedReconciler[T]) event(obj T, eventType, reason, action, format string, args ...any) {
+	r.recorder.Eventf(obj, nil, eventType, reason, action, "%s", truncate(fmt.Sprintf(format, args...), 1024))
+}
+
+// DefaultSyncInterval is when a resource whose sync failed for a reason no retry fixes is looked at again.
+const DefaultSyncInterval = 10 * time.Minute
+
+// jitter spreads requeues over ±10 % of d, so resources created together do not sync together forever.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d)) //nolint:gosec // not for security
+}

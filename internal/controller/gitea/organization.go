@@ -1,0 +1,185 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gitea
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	sdk "code.gitea.io/sdk/gitea"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+	"kemper.buzz/nuop/internal/giteaclient"
+)
+
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=organizations,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=organizations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=organizations/finalizers,verbs=update
+
+// organizations is the Organization adapter.
+type organizations struct{}
+
+func (organizations) Key(o *giteav1alpha1.Organization) string {
+	return strings.ToLower(o.Spec.Username)
+}
+
+// Observe reads the organization by its name, or by its previous name when a rename is pending.
+func (organizations) Observe(ctx context.Context, c *Conn, o *giteav1alpha1.Organization) (Observation, error) {
+	org, err := getOrg(c, o.Spec.Username)
+	renamed := false
+	if giteaclient.IsNotFound(err) && o.Status.AtProvider.Username != "" &&
+		!strings.EqualFold(o.Status.AtProvider.Username, o.Spec.Username) {
+		org, err = getOrg(c, o.Status.AtProvider.Username)
+		renamed = err == nil
+	}
+	if giteaclient.IsNotFound(err) {
+		return Observation{}, nil
+	}
+	if err != nil {
+		return Observation{}, err
+	}
+	o.Status.AtProvider = giteav1alpha1.OrganizationObservation{
+		Username:                  org.Name,
+		FullName:                  org.FullName,
+		Description:               org.Description,
+		Website:                   org.Website,
+		Location:                  org.Location,
+		Visibility:                org.Visibility,
+		RepoAdminChangeTeamAccess: org.RepoAdminChangeTeamAccess,
+	}
+	var d drift
+	d.check("username", renamed || org.Name != o.Spec.Username)
+	d.str("fullName", o.Spec.FullName, org.FullName)
+	d.str("description", o.Spec.Description, org.Description)
+	d.str("website", o.Spec.Website, org.Website)
+	d.str("location", o.Spec.Location, org.Location)
+	d.str("visibility", o.Spec.Visibility, org.Visibility)
+	d.boolean("repoAdminChangeTeamAccess", o.Spec.RepoAdminChangeTeamAccess, org.RepoAdminChangeTeamAccess)
+	return Observation{Exists: true, ID: org.ID, Drift: d.fields, State: org}, nil
+}
+
+func getOrg(c *Conn, name string) (*sdk.Organization, error) {
+	org, resp, err := c.SDK.GetOrg(name)
+	return org, giteaclient.Wrap(resp, err)
+}
+
+func (organizations) Create(_ context.Context, c *Conn, o *giteav1alpha1.Organization) error {
+	opt := sdk.CreateOrgOption{
+		Name:        o.Spec.Username,
+		FullName:    deref(o.Spec.FullName),
+		Description: deref(o.Spec.Description),
+		Website:     deref(o.Spec.Website),
+		Location:    deref(o.Spec.Location),
+		Visibility:  sdk.VisibleType(deref(o.Spec.Visibility)),
+	}
+	if o.Spec.RepoAdminChangeTeamAccess != nil {
+		opt.RepoAdminChangeTeamAccess = *o.Spec.RepoAdminChangeTeamAccess
+	}
+	_, resp, err := c.SDK.CreateOrg(opt)
+	return giteaclient.Wrap(resp, err)
+}
+
+// Update renames first (Gitea's rename call), then edits: the edit call sets every field it is sent, so
+// unmanaged fields are sent back as Gitea has them.
+func (organizations) Update(ctx context.Context, c *Conn, o *giteav1alpha1.Organization, observed Observation) error {
+	org := observed.State.(*sdk.Organization)
+	if org.Name != o.Spec.Username {
+		// The SDK's RenameOrg checks a server version it does not know for 1.26; the call is the same.
+		body := map[string]string{"new_name": o.Spec.Username}
+		if _, err := c.Client.Do(ctx, http.MethodPost, "/orgs/"+url.PathEscape(org.Name)+"/rename", nil, body, nil); err != nil {
+			if giteaclient.IsValidation(err) {
+				return reasonf(giteav1alpha1.ReasonConflict, "cannot rename organization %s to %s: %v", org.Name, o.Spec.Username, err)
+			}
+			return err
+		}
+	}
+	opt := sdk.EditOrgOption{
+		FullName:                  or(o.Spec.FullName, org.FullName),
+		Email:                     org.Email,
+		Description:               or(o.Spec.Description, org.Description),
+		Website:                   or(o.Spec.Website, org.Website),
+		Location:                  or(o.Spec.Location, org.Location),
+		Visibility:                sdk.VisibleType(or(o.Spec.Visibility, org.Visibility)),
+		RepoAdminChangeTeamAccess: o.Spec.RepoAdminChangeTeamAccess,
+	}
+	resp, err := c.SDK.EditOrg(o.Spec.Username, opt)
+	return giteaclient.Wrap(resp, err)
+}
+
+// Delete deletes the organization. Gitea refuses while it owns repositories: the condition names them, and
+// the delete is retried with backoff.
+func (organizations) Delete(ctx context.Context, c *Conn, o *giteav1alpha1.Organization) error {
+	name := o.Spec.Username
+	if o.Status.AtProvider.Username != "" {
+		name = o.Status.AtProvider.Username
+	}
+	resp, err := c.SDK.DeleteOrg(name)
+	err = giteaclient.Wrap(resp, err)
+	// Gitea 1.26 answers the refusal with a 500, not a 422: look at what the organization owns.
+	if err == nil || giteaclient.IsNotFound(err) {
+		return err
+	}
+	repos, lerr := giteaclient.ListAll(ctx, func(opt sdk.ListOptions) ([]*sdk.Repository, *sdk.Response, error) {
+		return c.SDK.ListOrgRepos(name, sdk.ListOrgReposOptions{ListOptions: opt})
+	})
+	if lerr != nil || len(repos) == 0 {
+		return err
+	}
+	names := make([]string, 0, len(repos))
+	for _, r := range repos {
+		names = append(names, r.Name)
+	}
+	return reasonf(giteav1alpha1.ReasonDeleteRefused, "Gitea refuses to delete organization %s while it owns "+
+		"repositories: %s", name, strings.Join(names, ", "))
+}
+
+// drift collects the managed fields that differ.
+type drift struct{ fields []string }
+
+func (d *drift) check(field string, differs bool) {
+	if differs {
+		d.fields = append(d.fields, field)
+	}
+}
+
+// str compares a managed string (nil: unmanaged).
+func (d *drift) str(field string, want *string, got string) {
+	d.check(field, want != nil && *want != got)
+}
+
+// boolean compares a managed bool (nil: unmanaged).
+func (d *drift) boolean(field string, want *bool, got bool) {
+	d.check(field, want != nil && *want != got)
+}
+
+func deref[V any](p *V) V {
+	var zero V
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// or is the managed value when set, else what Gitea has.
+func or[V any](want *V, got V) V {
+	if want == nil {
+		return got
+	}
+	return *want
+}

@@ -37,6 +37,9 @@ import (
 	"kemper.buzz/nuop/internal/giteaclient"
 )
 
+// dependsOnIndex indexes managed resources by the resources they refer to, as "Kind/name".
+const dependsOnIndex = "gitea.kemper.buzz/depends-on"
+
 // identityIndex indexes managed resources by the Gitea object they claim (status.identity), across
 // namespaces, to find two claiming the same one.
 const identityIndex = "status.identity"
@@ -44,23 +47,36 @@ const identityIndex = "status.identity"
 // kind is one managed kind: its names and how to set its controller up.
 type kind struct {
 	ManagedKind
-	setup func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock) error
+	// dependencies lists what an object of the kind refers to; nil for a kind that refers to nothing.
+	dependencies func(client.Object) []Dependency
+	setup        func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock) error
 }
 
-// newKind ties a kind's types to its adapter.
-func newKind[T giteav1alpha1.Managed](name string, newObj func() T, newList func() client.ObjectList, adapter Adapter[T]) kind {
-	return kind{
+// registerKind ties a kind's types to its adapter; each kind's file calls it from init.
+func registerKind[T giteav1alpha1.Managed](name string, newObj func() T, newList func() client.ObjectList, adapter Adapter[T]) {
+	k := kind{
 		ManagedKind: ManagedKind{Kind: name, NewObject: func() client.Object { return newObj() }, NewList: newList},
 		setup: func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock) error {
 			return setupKind(ctx, mgr, clients, clk, name, newObj, newList, adapter)
 		},
 	}
+	if dep, ok := any(adapter).(Dependent[T]); ok {
+		k.dependencies = func(o client.Object) []Dependency { return dep.Dependencies(o.(T)) }
+	}
+	kinds = append(kinds, k)
 }
 
-// kinds are every managed kind the manager runs.
-var kinds = []kind{
-	newKind[*giteav1alpha1.Organization]("Organization", func() *giteav1alpha1.Organization { return &giteav1alpha1.Organization{} },
-		func() client.ObjectList { return &giteav1alpha1.OrganizationList{} }, organizations{}),
+// kinds are every managed kind the manager runs, in the order their files register them.
+var kinds []kind
+
+// kindNamed is the registered kind called name.
+func kindNamed(name string) (kind, bool) {
+	for _, k := range kinds {
+		if k.Kind == name {
+			return k, true
+		}
+	}
+	return kind{}, false
 }
 
 // ManagedKinds lists the managed kinds, for the provider controller (which waits for their resources
@@ -128,24 +144,99 @@ func setupKind[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager, c
 		}
 		return out
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName).
 		For(newObj(), builder.WithPredicates(specOrDeletionChanged{})).
-		Watches(&giteav1alpha1.GiteaProvider{}, usersOf, builder.WithPredicates(readyChanged{})).
-		WithOptions(controller.Options{
-			MaxConcurrentReconciles: 4,
-			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, MaxRetryDelay),
-		}).
-		Complete(r)
+		Watches(&giteav1alpha1.GiteaProvider{}, usersOf, builder.WithPredicates(readyChanged{}))
+	self, _ := kindNamed(name)
+	if self.dependencies != nil {
+		if err := indexer.IndexField(ctx, newObj(), dependsOnIndex, func(o client.Object) []string {
+			deps := self.dependencies(o)
+			keys := make([]string, 0, len(deps))
+			for _, d := range deps {
+				keys = append(keys, d.key())
+			}
+			return keys
+		}); err != nil {
+			return err
+		}
+	}
+	for _, other := range kinds {
+		// A dependency turning Ready, or renamed, matters to the resources that refer to it.
+		if self.dependencies != nil {
+			b = b.Watches(other.NewObject(), dependentsOf(r.client, other.Kind, newList), builder.WithPredicates(readyChanged{}))
+		}
+		// A resource that refers to this kind going away may unblock a delete (an organization that still
+		// owned a repository).
+		if other.dependencies != nil {
+			b = b.Watches(other.NewObject(), dependenciesOf(name, other.dependencies), builder.WithPredicates(deleted{}))
+		}
+	}
+	return b.WithOptions(controller.Options{
+		MaxConcurrentReconciles: 4,
+		RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, MaxRetryDelay),
+	}).Complete(r)
 }
 
-// readyChanged passes a provider whose Ready condition changed status (and its creation and deletion).
+// readyChanged passes a provider or a managed resource whose Ready condition changed status, a managed
+// resource whose Gitea object changed name (status.identity), and their creation and deletion.
 type readyChanged struct{ predicate.Funcs }
 
 func (readyChanged) Update(e event.UpdateEvent) bool {
-	ready := func(o client.Object) bool {
-		p, ok := o.(*giteav1alpha1.GiteaProvider)
-		return ok && meta.IsStatusConditionTrue(p.Status.Conditions, giteav1alpha1.ConditionReady)
+	return readyOf(e.ObjectOld) != readyOf(e.ObjectNew) || identityOf(e.ObjectOld) != identityOf(e.ObjectNew)
+}
+
+func readyOf(o client.Object) bool {
+	switch o := o.(type) {
+	case *giteav1alpha1.GiteaProvider:
+		return meta.IsStatusConditionTrue(o.Status.Conditions, giteav1alpha1.ConditionReady)
+	case giteav1alpha1.Managed:
+		return meta.IsStatusConditionTrue(o.ManagedStatus().Conditions, giteav1alpha1.ConditionReady)
 	}
-	return ready(e.ObjectOld) != ready(e.ObjectNew)
+	return false
+}
+
+func identityOf(o client.Object) string {
+	if m, ok := o.(giteav1alpha1.Managed); ok {
+		return m.ManagedStatus().Identity
+	}
+	return ""
+}
+
+// deleted passes deletions only.
+type deleted struct{ predicate.Funcs }
+
+func (deleted) Create(event.CreateEvent) bool   { return false }
+func (deleted) Update(event.UpdateEvent) bool   { return false }
+func (deleted) Generic(event.GenericEvent) bool { return false }
+
+// dependentsOf maps an object of kind depKind to the resources (of the kind listed by newList) that refer
+// to it.
+func dependentsOf(c client.Client, depKind string, newList func() client.ObjectList) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		list := newList()
+		key := Dependency{Kind: depKind, Name: o.GetName()}.key()
+		if err := c.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{dependsOnIndex: key}); err != nil {
+			return nil
+		}
+		items, _ := meta.ExtractList(list)
+		out := make([]reconcile.Request, 0, len(items))
+		for _, item := range items {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(item.(client.Object))})
+		}
+		return out
+	})
+}
+
+// dependenciesOf maps a resource to the resources of kind depKind it refers to.
+func dependenciesOf(depKind string, dependencies func(client.Object) []Dependency) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		var out []reconcile.Request
+		for _, d := range dependencies(o) {
+			if d.Kind == depKind {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: d.Name}})
+			}
+		}
+		return out
+	})
 }

@@ -49,6 +49,30 @@ type Conn struct {
 	SDK *sdk.Client
 	// Self is the provider's login.
 	Self string
+	// Deps are the resources the object refers to, by Dependency.key(); while it is being deleted, those
+	// already gone are missing (adapters then fall back on what the status recorded).
+	Deps map[string]giteav1alpha1.Managed
+}
+
+// Dep is the resource d, if it was found.
+func (c *Conn) Dep(d Dependency) (giteav1alpha1.Managed, bool) {
+	m, ok := c.Deps[d.key()]
+	return m, ok
+}
+
+// Dependency is another managed resource, in the same namespace, that a resource refers to
+// (organizationRef, repositoryRef, ...).
+type Dependency struct {
+	Kind string
+	Name string
+}
+
+func (d Dependency) key() string { return d.Kind + "/" + d.Name }
+
+// Dependent is implemented by the adapters of kinds that refer to other resources. The generic reconciler
+// waits until each is Ready (DependencyNotReady until then) and hands them to the adapter in Conn.Deps.
+type Dependent[T giteav1alpha1.Managed] interface {
+	Dependencies(obj T) []Dependency
 }
 
 // Observation is what an adapter found in Gitea.
@@ -68,7 +92,7 @@ type Observation struct {
 // policies, conditions, events, conflicts, requeues).
 type Adapter[T giteav1alpha1.Managed] interface {
 	// Key is the object's natural key in Gitea (a name, owner/name, ...), as Gitea compares it.
-	Key(obj T) string
+	Key(c *Conn, obj T) string
 	// Observe reads the object, records what it found in obj's status (atProvider) and compares it with
 	// the spec.
 	Observe(ctx context.Context, c *Conn, obj T) (Observation, error)
@@ -114,7 +138,7 @@ func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) 
 		orig = obj.DeepCopyObject().(T)
 	}
 	status := obj.ManagedStatus()
-	status.Identity = strings.Join([]string{strings.TrimSuffix(provider.Spec.URL, "/"), r.kind, r.adapter.Key(obj)}, " ")
+	status.Identity = strings.Join([]string{strings.TrimSuffix(provider.Spec.URL, "/"), r.kind, r.adapter.Key(conn, obj)}, " ")
 	if other, err := r.claimedBy(ctx, obj); err != nil || other != "" {
 		if err == nil {
 			err = reasonf(giteav1alpha1.ReasonConflict, "%s %s, created earlier, manages the same Gitea object (%s)",
@@ -156,7 +180,7 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 	switch {
 	case !obs.Exists && observeOnly:
 		return obs, reasonf(giteav1alpha1.ReasonNotFound, "the %s %s does not exist in Gitea; managementPolicy "+
-			"ObserveOnly does not create it", strings.ToLower(r.kind), r.adapter.Key(obj))
+			"ObserveOnly does not create it", strings.ToLower(r.kind), r.adapter.Key(conn, obj))
 	case !obs.Exists:
 		if err := r.markCreatePending(ctx, obj); err != nil {
 			return obs, err
@@ -178,7 +202,7 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 		}
 		status.Origin = giteav1alpha1.OriginCreated
 		r.event(obj, "Normal", giteav1alpha1.ReasonCreating, "Create", "created the %s %s in Gitea",
-			strings.ToLower(r.kind), r.adapter.Key(obj))
+			strings.ToLower(r.kind), r.adapter.Key(conn, obj))
 		obs = after
 	case status.Origin == "":
 		// Found without a record of creating it: ours only if the create-pending marker says so.
@@ -187,7 +211,7 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 			status.Origin = giteav1alpha1.OriginCreated
 		}
 		if status.Origin == giteav1alpha1.OriginAdopted {
-			r.event(obj, "Normal", "Adopted", "Adopt", "adopted the existing %s %s", strings.ToLower(r.kind), r.adapter.Key(obj))
+			r.event(obj, "Normal", "Adopted", "Adopt", "adopted the existing %s %s", strings.ToLower(r.kind), r.adapter.Key(conn, obj))
 		}
 	}
 	if len(obs.Drift) == 0 || observeOnly {
@@ -224,7 +248,7 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 		if err != nil && !giteaclient.IsNotFound(err) {
 			return r.done(ctx, obj, orig, err)
 		}
-		r.event(obj, "Normal", "Deleted", "Delete", "deleted the %s %s in Gitea", strings.ToLower(r.kind), r.adapter.Key(obj))
+		r.event(obj, "Normal", "Deleted", "Delete", "deleted the %s %s in Gitea", strings.ToLower(r.kind), r.adapter.Key(conn, obj))
 	}
 	controllerutil.RemoveFinalizer(obj, giteav1alpha1.ResourceFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.client.Update(ctx, obj))
@@ -270,11 +294,47 @@ func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool
 		}
 		return nil, nil, reasonf(giteav1alpha1.ReasonProviderNotReady, "%s", msg)
 	}
+	deps, err := r.dependencies(ctx, obj, deleting)
+	if err != nil {
+		return nil, nil, err
+	}
 	s, err := cl.SDK(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User}, nil
+	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User, Deps: deps}, nil
+}
+
+// dependencies reads the resources obj refers to. Each must be Ready, except while obj is being deleted,
+// when those that are gone are left out.
+func (r *ManagedReconciler[T]) dependencies(ctx context.Context, obj T, deleting bool) (map[string]giteav1alpha1.Managed, error) {
+	dependent, ok := any(r.adapter).(Dependent[T])
+	if !ok {
+		return nil, nil
+	}
+	deps := map[string]giteav1alpha1.Managed{}
+	for _, d := range dependent.Dependencies(obj) {
+		k, ok := kindNamed(d.Kind)
+		if !ok {
+			return nil, fmt.Errorf("%s refers to the unknown kind %s", r.kind, d.Kind)
+		}
+		dep := k.NewObject()
+		err := r.client.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: d.Name}, dep)
+		switch {
+		case apierrors.IsNotFound(err) && deleting:
+			continue
+		case apierrors.IsNotFound(err):
+			return nil, reasonf(giteav1alpha1.ReasonDependencyNotReady, "%s %s does not exist", d.Kind, d.Name)
+		case err != nil:
+			return nil, err
+		}
+		m := dep.(giteav1alpha1.Managed)
+		if !deleting && !meta.IsStatusConditionTrue(m.ManagedStatus().Conditions, giteav1alpha1.ConditionReady) {
+			return nil, reasonf(giteav1alpha1.ReasonDependencyNotReady, "%s %s is not Ready", d.Kind, d.Name)
+		}
+		deps[d.key()] = m
+	}
+	return deps, nil
 }
 
 // claimedBy names the earlier-created resource of the kind, in any namespace, that claims the same Gitea

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	sdk "code.gitea.io/sdk/gitea"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	"kemper.buzz/nuop/internal/giteaclient"
@@ -35,7 +36,12 @@ import (
 // organizations is the Organization adapter.
 type organizations struct{}
 
-func (organizations) Key(o *giteav1alpha1.Organization) string {
+func init() {
+	registerKind("Organization", func() *giteav1alpha1.Organization { return &giteav1alpha1.Organization{} },
+		func() client.ObjectList { return &giteav1alpha1.OrganizationList{} }, Adapter[*giteav1alpha1.Organization](organizations{}))
+}
+
+func (organizations) Key(_ *Conn, o *giteav1alpha1.Organization) string {
 	return strings.ToLower(o.Spec.Username)
 }
 

@@ -19,8 +19,10 @@ limitations under the License.
 // installed and a kubeconfig written; the manager, and a standard-mode operator running the example
 // scripts, against it; config/samples and the examples' objects applied. Then a git repository served on
 // loopback, a NuOperator whose source it is, and that NuOperator's managed operator as a process fetching
-// in-process (the control plane has no kubelet to run its Deployment). It shows the scripts working,
-// prints what to look at, and stops everything on Ctrl-C.
+// in-process (the control plane has no kubelet to run its Deployment). Then a real Gitea on loopback
+// (test/utils/giteaserver, started alongside the control plane) and a GiteaProvider connecting to it with
+// its admin's token. It shows the scripts working and the provider Ready, prints what to look at, and stops
+// everything on Ctrl-C.
 package main
 
 import (
@@ -44,6 +46,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/giteaserver"
 )
 
 func main() {
@@ -59,6 +62,9 @@ func main() {
 	flag.StringVar(&c.gitContent, "git-content", "hack/demo/git", "what the served git repository holds")
 	flag.StringVar(&c.gitNuOperator, "git-nuoperator", "hack/demo/git-nuoperator.yaml",
 		"the NuOperator whose source is the served repository (${GIT_URL} and ${GIT_TOKEN} filled in)")
+	flag.StringVar(&c.gitea, "gitea", "bin/gitea", "the Gitea server binary (make gitea)")
+	flag.StringVar(&c.giteaProvider, "gitea-provider", "hack/demo/gitea-provider.yaml",
+		"the GiteaProvider connecting to the demo's Gitea (${GITEA_URL} filled in)")
 	flag.Parse()
 	if os.Getenv(childEnv) == "" {
 		os.Exit(superviseChild())
@@ -98,7 +104,15 @@ func superviseChild() int {
 
 type config struct {
 	assets, manager, kubectl, kustomize, crds, samples, scripts, examples, gitContent, gitNuOperator string
+	gitea, giteaProvider                                                                             string
 }
+
+// The demo's GiteaProvider, as hack/demo/gitea-provider.yaml names it, and the Secret it reads.
+const (
+	giteaNamespace    = "gitea-demo"
+	giteaProviderName = "gitea"
+	giteaSecretName   = "gitea-demo-credentials"
+)
 
 func run(c config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -109,6 +123,18 @@ func run(c config) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	// What the demo and its processes put in the temp dir goes under dir, and goes with it: Gitea's work
+	// path (the harness makes it with os.MkdirTemp), envtest's etcd data.
+	if err := os.Setenv("TMPDIR", dir); err != nil {
+		return err
+	}
+
+	// Gitea starts (about 2 seconds) while the control plane does.
+	gitea, err := startGitea(c.gitea)
+	if err != nil {
+		return err
+	}
+	defer gitea.close()
 
 	step("starting etcd and kube-apiserver (envtest binaries from %s)", c.assets)
 	env := &envtest.Environment{
@@ -134,7 +160,9 @@ func run(c config) error {
 
 	// The manager (NuOperator, Gitea) and a standard-mode operator running the example scripts.
 	// The image its NuOperators' Deployments run; the demo's control plane has no kubelet to run them.
-	mgr, err := startProcess(dir, "manager", c.manager, kubeconfig, nil, "NUOP_IMAGE=nuop:demo")
+	// The demo's Gitea is on loopback, the only address its Gitea providers need.
+	mgr, err := startProcess(dir, "manager", c.manager, kubeconfig, []string{"--gitea-allowed-hosts", "127.0.0.1"},
+		"NUOP_IMAGE=nuop:demo")
 	if err != nil {
 		return err
 	}
@@ -211,11 +239,32 @@ func run(c config) error {
 	}
 	step("NuOperator default/git-demo: ScriptsLoaded=True SourcesFetched=True revision=%s", repo.revision)
 
+	srv, err := gitea.wait()
+	if err != nil {
+		return err
+	}
+	step("Gitea %s at %s (site admin %s; log: %s)", srv.Version, srv.URL, srv.AdminUser,
+		filepath.Join(srv.WorkPath, "gitea.log"))
+	if err := applyGiteaProvider(c, kubeconfig, srv); err != nil {
+		return err
+	}
+	providerStatus := `jsonpath=Ready={.status.conditions[?(@.type=="Ready")].status} ` +
+		`reason={.status.conditions[?(@.type=="Ready")].reason} version={.status.version} user={.status.user} ` +
+		`siteAdmin={.status.siteAdmin}`
+	want := fmt.Sprintf("Ready=True reason=Connected version=%s user=%s siteAdmin=true", srv.Version, srv.AdminUser)
+	if err := waitForOutput(c, kubeconfig, want,
+		"-n", giteaNamespace, "get", "giteaprovider", giteaProviderName, "-o", providerStatus); err != nil {
+		return fmt.Errorf("GiteaProvider %s/%s did not become Ready (see %s): %w", giteaNamespace, giteaProviderName,
+			mgr.logFile, err)
+	}
+	step("GiteaProvider %s/%s: %s", giteaNamespace, giteaProviderName, want)
+
 	k := fmt.Sprintf("%s --kubeconfig %s", c.kubectl, kubeconfig)
 	fmt.Printf(`
 nuop is running on a local control plane: the manager, a standard-mode operator running the example
 scripts of %[5]s, and the managed operator of NuOperator git-demo, whose source is the git repository
-%[8]s holding %[9]s. Try, in another terminal:
+%[8]s holding %[9]s. A Gitea runs at %[12]s, and GiteaProvider %[13]s/%[14]s is Ready on it.
+Try, in another terminal:
 
   %[1]s get configmaps -A -l app.kubernetes.io/managed-by=nuop      # copies made by config-replicator
   %[1]s -n default label configmap demo-settings nuop.kemper.buzz/replicate-   # unmatch: finalizer released
@@ -226,18 +275,27 @@ scripts of %[5]s, and the managed operator of NuOperator git-demo, whose source 
   %[1]s -n default get configmap git-demo -o jsonpath='{.data.greeting}'   # written by the fetched script
   %[1]s get events -A --field-selector reason!=LeaderElection
   %[1]s -n default get leases                                         # each operator holds its lease
+  %[1]s get giteaproviders -A -o wide                                 # default/gitea, of config/samples, has no Secret
+  %[1]s -n %[13]s describe giteaprovider %[14]s                       # its conditions and events
   curl -s http://%[2]s/readyz; curl -s http://%[3]s/ready             # probes (also /healthz, /health)
   curl -s http://%[4]s/metrics | grep ^nuop_                          # the script engine's metrics
-  tail -f %[6]s %[7]s %[10]s
+  curl -s http://%[15]s/metrics | grep ^gitea_client_requests_total   # the manager's calls to Gitea
+  tail -f %[6]s %[7]s %[10]s %[16]s
 
 Edit a script under %[5]s and watch it reload. Edit the greeting in
 %[11]s/scripts/fetched-greeter/mod.nu, then
   git -C %[11]s commit -am 'a new greeting' && git -C %[11]s push origin main
 and the managed operator fetches it at its next poll (30s); the ConfigMap git-demo gets the new greeting
-at its next requeue (30s), or at once when it changes. Press Ctrl-C to stop everything; nothing is left
-behind.
+at its next requeue (30s), or at once when it changes.
+
+Gitea: open %[12]s in a browser and sign in as %[17]s, password %[18]s
+(this Gitea is built without its web assets, so its pages are unstyled). Its API answers
+  curl -s %[12]s/api/v1/version
+
+Press Ctrl-C to stop everything; nothing is left behind.
 `, k, mgr.probes, std.probes, std.metrics, scriptsDir, mgr.logFile, std.logFile, repo.url, c.gitContent,
-		mgd.logFile, repo.work)
+		mgd.logFile, repo.work, srv.URL, giteaNamespace, giteaProviderName, mgr.metrics,
+		filepath.Join(srv.WorkPath, "gitea.log"), srv.AdminUser, srv.AdminPassword)
 
 	select {
 	case <-ctx.Done():
@@ -381,6 +439,80 @@ func applySamples(c config, kubeconfig string) error {
 
 func step(format string, args ...any) {
 	fmt.Printf("==> "+format+"\n", args...)
+}
+
+// pendingGitea is a Gitea starting in the background.
+type pendingGitea struct {
+	done chan struct{}
+	srv  *giteaserver.Server
+	err  error
+}
+
+// startGitea starts a Gitea from binary with the tests' harness: a site admin and their token, its work
+// path in the temp dir. Wait for it with wait; close stops it, however far it got.
+func startGitea(binary string) (*pendingGitea, error) {
+	// The harness runs the binary from its work path.
+	binary, err := filepath.Abs(binary)
+	if err != nil {
+		return nil, err
+	}
+	// Said now rather than once the rest is up.
+	if _, err := os.Stat(binary); err != nil {
+		return nil, fmt.Errorf("the Gitea binary: %w: run `make gitea`", err)
+	}
+	step("starting Gitea (%s)", binary)
+	p := &pendingGitea{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		// The API's usual page size, not the tests' 5.
+		p.srv, p.err = giteaserver.Start(ctx, giteaserver.Options{Binary: binary, PageSize: 50})
+	}()
+	return p, nil
+}
+
+func (p *pendingGitea) wait() (*giteaserver.Server, error) {
+	<-p.done
+	if p.err != nil {
+		return nil, fmt.Errorf("starting Gitea: %w", p.err)
+	}
+	return p.srv, nil
+}
+
+// close stops Gitea (its whole process group) and removes its work path.
+func (p *pendingGitea) close() {
+	<-p.done
+	if p.srv == nil {
+		return
+	}
+	step("stopping Gitea")
+	if err := p.srv.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: stopping Gitea: %v\n", err)
+	}
+}
+
+// applyGiteaProvider creates the demo's namespace and the Secret holding the Gitea admin's token, then
+// applies the GiteaProvider of c.giteaProvider connecting to srv.
+func applyGiteaProvider(c config, kubeconfig string, srv *giteaserver.Server) error {
+	// The token goes through kubectl's stdin, not its command line.
+	secret := fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: %[1]s
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+stringData:
+  token: %[3]s
+`, giteaNamespace, giteaSecretName, srv.AdminToken)
+	if err := kubectlApplyData(c, kubeconfig, "the namespace and Secret of the GiteaProvider", []byte(secret)); err != nil {
+		return err
+	}
+	return applyTemplate(c, kubeconfig, c.giteaProvider, map[string]string{"GITEA_URL": srv.URL})
 }
 
 // gitRepo is the repository the demo serves, and its work tree (a push from there is served).

@@ -17,10 +17,15 @@ limitations under the License.
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -32,8 +37,9 @@ import (
 )
 
 var _ = Describe("make demo's program", func() {
-	It("brings up a control plane, the manager, the example scripts and a NuOperator fetching from a local git "+
-		"repository, prints working commands, and leaves nothing behind on Ctrl-C", func() {
+	It("brings up a control plane, the manager, the example scripts, a NuOperator fetching from a local git "+
+		"repository and a GiteaProvider Ready on a local Gitea, prints working commands, and leaves nothing behind "+
+		"on Ctrl-C", func() {
 		root, err := utils.RepoRoot()
 		Expect(err).NotTo(HaveOccurred())
 		assets, err := utils.EnvtestAssets()
@@ -41,6 +47,8 @@ var _ = Describe("make demo's program", func() {
 		kubectl, err := utils.Tool("kubectl")
 		Expect(err).NotTo(HaveOccurred())
 		kustomize, err := utils.Tool("kustomize")
+		Expect(err).NotTo(HaveOccurred())
+		gitea, err := utils.Tool("gitea")
 		Expect(err).NotTo(HaveOccurred())
 		demoBin := filepath.Join(GinkgoT().TempDir(), "demo")
 		build := exec.Command("go", "build", "-o", demoBin, "./hack/demo")
@@ -53,7 +61,8 @@ var _ = Describe("make demo's program", func() {
 			"--samples", filepath.Join(root, "config/samples"), "--scripts", filepath.Join(root, "scripts"),
 			"--examples", filepath.Join(root, "hack/demo/examples.yaml"),
 			"--git-content", filepath.Join(root, "hack/demo/git"),
-			"--git-nuoperator", filepath.Join(root, "hack/demo/git-nuoperator.yaml"))
+			"--git-nuoperator", filepath.Join(root, "hack/demo/git-nuoperator.yaml"),
+			"--gitea", gitea, "--gitea-provider", filepath.Join(root, "hack/demo/gitea-provider.yaml"))
 		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { session.Kill() })
@@ -69,6 +78,10 @@ var _ = Describe("make demo's program", func() {
 			"fetched-greeter, fetched from git, wrote data.greeting of default/git-demo"))
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(
 			"NuOperator default/git-demo: ScriptsLoaded=True SourcesFetched=True revision=[0-9a-f]{40}"))
+		giteaLine := `Gitea (\d+\.\d+\.\d+) at (http://127\.0\.0\.1:\d+) \(site admin (\S+); log: (\S+)/gitea\.log\)`
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(giteaLine))
+		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(
+			`GiteaProvider gitea-demo/gitea: Ready=True reason=Connected version=\d+\.\d+\.\d+ user=\S+ siteAdmin=true`))
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("Press Ctrl-C"))
 		printed := string(session.Out.Contents())
 		apiPort := regexp.MustCompile(`API server at https://127\.0\.0\.1:(\d+)`).FindStringSubmatch(printed)
@@ -90,10 +103,50 @@ var _ = Describe("make demo's program", func() {
 		Expect(printed).To(ContainSubstring("get nuoperator git-demo -o jsonpath='{.status}'"))
 		Expect(processesMatching(kc[1])).To(HaveLen(3), "the manager, the standard-mode and the managed operator run")
 
+		// Gitea runs from a work path under the demo's temporary directory, and the provider is Ready on it.
+		g := regexp.MustCompile(giteaLine).FindStringSubmatch(printed)
+		Expect(g).To(HaveLen(5), printed)
+		giteaVersion, giteaURL, giteaAdmin, giteaWork := g[1], g[2], g[3], g[4]
+		Expect(giteaWork).To(HavePrefix(filepath.Dir(kc[1]) + string(filepath.Separator)))
+		Expect(processesMatching(giteaWork)).NotTo(BeEmpty(), "gitea runs")
+		Expect(printed).To(ContainSubstring(fmt.Sprintf(
+			"GiteaProvider gitea-demo/gitea: Ready=True reason=Connected version=%s user=%s siteAdmin=true",
+			giteaVersion, giteaAdmin)))
+		providers := exec.Command(kubectl, "--kubeconfig", kc[1], "get", "giteaproviders", "-A", "-o", "wide")
+		out, err = providers.Output()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(out)).To(MatchRegexp(`(?m)^gitea-demo\s+gitea\s+` + regexp.QuoteMeta(giteaURL) +
+			`\s+True\s+` + regexp.QuoteMeta(giteaVersion) + `\s+` + regexp.QuoteMeta(giteaAdmin) + `\s+Connected\s`))
+		Expect(printed).To(ContainSubstring("get giteaproviders -A -o wide"))
+		describe := exec.Command(kubectl, "--kubeconfig", kc[1], "-n", "gitea-demo", "describe", "giteaprovider", "gitea")
+		out, err = describe.Output()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(out)).To(ContainSubstring("connected to Gitea " + giteaVersion))
+		Expect(printed).To(ContainSubstring("-n gitea-demo describe giteaprovider gitea"))
+		// The printed password signs in as the printed admin.
+		password := regexp.MustCompile(`sign in as \S+, password (\S+)`).FindStringSubmatch(printed)
+		Expect(password).To(HaveLen(2), printed)
+		req, err := http.NewRequest(http.MethodGet, giteaURL+"/api/v1/user", nil)
+		Expect(err).NotTo(HaveOccurred())
+		req.SetBasicAuth(giteaAdmin, password[1])
+		resp, err := http.DefaultClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		var self struct {
+			Login string `json:"login"`
+		}
+		Expect(json.NewDecoder(resp.Body).Decode(&self)).To(Succeed())
+		Expect(resp.Body.Close()).To(Succeed())
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		Expect(self.Login).To(Equal(giteaAdmin))
+		Expect(printed).To(ContainSubstring("curl -s " + giteaURL + "/api/v1/version"))
+
 		session.Interrupt()
 		Eventually(session).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))
 		Expect(processesMatching(kc[1])).To(BeEmpty(), "the manager is gone")
 		Expect(processesMatching("--secure-port="+apiPort[1])).To(BeEmpty(), "kube-apiserver is gone")
+		Expect(processesMatching(giteaWork)).To(BeEmpty(), "gitea is gone")
+		_, err = net.DialTimeout("tcp", strings.TrimPrefix(giteaURL, "http://"), time.Second)
+		Expect(err).To(HaveOccurred(), "nothing listens on gitea's port")
 		_, err = os.Stat(filepath.Dir(kc[1]))
 		Expect(os.IsNotExist(err)).To(BeTrue(), "the temporary directory is removed")
 	})

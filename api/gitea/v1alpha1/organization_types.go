@@ -121,3 +121,7 @@ func (o *Organization) ManagedStatus() *ResourceStatus { return &o.Status.Resour
 func init() {
 	knownTypes = append(knownTypes, &Organization{}, &OrganizationList{})
 }
+
+// GiteaName is the organization's name in Gitea as last observed (it follows renames), for the resources
+// that refer to it through organizationRef. Empty until the organization is Ready.
+func (o *Organization) GiteaName() string { return o.Status.AtProvider.Username }

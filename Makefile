@@ -72,7 +72,7 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 # A local control plane (etcd + kube-apiserver) with the CRDs installed and the manager running against
 # it; prints what to look at; Ctrl-C stops everything.
 .PHONY: demo
-demo: manifests build envtest kubectl kustomize nu ## Run nuop and its example scripts on a local control plane it starts itself.
+demo: manifests build envtest kubectl kustomize nu gitea ## Run nuop and its example scripts on a local control plane it starts itself.
 	go build -o $(LOCALBIN)/demo ./hack/demo
 	$(LOCALBIN)/demo --assets "$(ENVTEST_ASSETS)" --manager $(LOCALBIN)/manager --kubectl $(KUBECTL) \
 		--kustomize $(KUSTOMIZE) --crds config/crd/bases --samples config/samples

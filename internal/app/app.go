@@ -288,7 +288,7 @@ func setupGitea(mgr manager.Manager, o *options.Options) error {
 	}); err != nil {
 		return err
 	}
-	return giteactrl.SetupManagedWithManager(context.Background(), mgr, clients, nil)
+	return giteactrl.SetupManagedWithManager(context.Background(), mgr, clients, giteactrl.ManagedOptions{})
 }
 
 // setupFetch is the fetch sidecar: it keeps its NuOperator's sources fetched into --sources-path.

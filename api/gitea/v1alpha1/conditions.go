@@ -29,8 +29,6 @@ const (
 const (
 	// ReasonConnected: Gitea answered, the credentials work and the version is supported.
 	ReasonConnected = "Connected"
-	// ReasonChecking: the first check has not finished yet.
-	ReasonChecking = "Checking"
 	// ReasonUnauthorized: Gitea refused the credentials (a wrong or revoked token, a wrong password).
 	ReasonUnauthorized = "Unauthorized"
 	// ReasonUnreachable: Gitea did not answer (DNS, connection refused, time-out, 5xx).

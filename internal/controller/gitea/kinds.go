@@ -18,9 +18,11 @@ package gitea
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -30,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -89,18 +92,34 @@ func ManagedKinds() []ManagedKind {
 	return out
 }
 
+// ManagedOptions configure the controllers of the managed kinds.
+type ManagedOptions struct {
+	// Clock tells the time of syncs; default the real clock.
+	Clock clock.PassiveClock
+	// Registry receives gitea_resources{kind,ready}; default controller-runtime's metrics.Registry.
+	Registry prometheus.Registerer
+}
+
 // SetupManagedWithManager registers the controller of every managed kind; they share the provider
 // controller's client cache.
-func SetupManagedWithManager(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock) error {
-	if clk == nil {
-		clk = clock.RealClock{}
+func SetupManagedWithManager(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, opts ManagedOptions) error {
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.Registry == nil {
+		opts.Registry = crmetrics.Registry
 	}
 	for _, k := range kinds {
-		if err := k.setup(ctx, mgr, clients, clk); err != nil {
+		if err := k.setup(ctx, mgr, clients, opts.Clock); err != nil {
 			return err
 		}
 	}
-	return nil
+	err := opts.Registry.Register(newResourcesCollector(mgr.GetCache()))
+	if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
+		// A second manager in one process (tests): the first one's collector reads the same kinds.
+		return nil
+	}
+	return err
 }
 
 func setupKind[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock,

@@ -359,3 +359,28 @@ func eventReasonsOf(o client.Object) []string {
 	}, eventually, poll).ShouldNot(BeEmpty())
 	return out
 }
+
+var _ = Describe("gitea_resources", func() {
+	It("counts the managed resources by kind and readiness, from their conditions", func() {
+		ns := readyProvider()
+		o := newOrg(ns, "counted", "acme-counted", nil)
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		stuck := newOrg(newNamespace(), "stuck", "acme-stuck", nil) // no provider in its namespace
+		Eventually(conditionOf(stuck, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/ProviderNotReady"))
+
+		count := func(ready string) float64 {
+			return gauge("gitea_resources", map[string]string{"kind": "Organization", "ready": ready})
+		}
+		var list giteav1alpha1.OrganizationList
+		Expect(k8sClient.List(ctx, &list)).To(Succeed())
+		var readyNow float64
+		for i := range list.Items {
+			if meta.IsStatusConditionTrue(list.Items[i].Status.Conditions, giteav1alpha1.ConditionReady) {
+				readyNow++
+			}
+		}
+		Eventually(func() float64 { return count("true") + count("false") }, eventually, poll).Should(BeNumerically("==", len(list.Items)))
+		Expect(count("true")).To(BeNumerically("==", readyNow))
+		Expect(count("false")).To(BeNumerically(">=", 1))
+	})
+})

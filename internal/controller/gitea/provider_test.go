@@ -335,11 +335,16 @@ func expectNoCredentialLeaked() {
 
 // requests reads gitea_client_requests_total of a provider's calls from the suite's registry.
 func requests(provider, method, code string) float64 {
+	return gauge("gitea_client_requests_total", map[string]string{"provider": provider, "method": method, "code": code})
+}
+
+// gauge reads the series of a counter or gauge with exactly these labels from the suite's registry; 0
+// when there is none.
+func gauge(name string, labels map[string]string) float64 {
 	families, err := registry.Gather()
 	Expect(err).NotTo(HaveOccurred())
-	want := map[string]string{"provider": provider, "method": method, "code": code}
 	for _, f := range families {
-		if f.GetName() != "gitea_client_requests_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {
@@ -347,8 +352,8 @@ func requests(provider, method, code string) float64 {
 			for _, l := range m.GetLabel() {
 				got[l.GetName()] = l.GetValue()
 			}
-			if maps.Equal(got, want) {
-				return m.GetCounter().GetValue()
+			if maps.Equal(got, labels) {
+				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
 			}
 		}
 	}

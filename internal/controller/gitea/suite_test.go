@@ -109,7 +109,7 @@ var _ = BeforeSuite(func() {
 	clients = giteaclient.NewCache()
 	Expect(SetupProviderWithManager(ctx, mgr, clients, ProviderOptions{AllowedHosts: allowed, Metrics: metrics,
 		ManagedKinds: ManagedKinds()})).To(Succeed())
-	Expect(SetupManagedWithManager(ctx, mgr, clients, nil)).To(Succeed())
+	Expect(SetupManagedWithManager(ctx, mgr, clients, ManagedOptions{Registry: registry})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

@@ -50,6 +50,13 @@ type ProviderReconciler struct {
 // minimumVersion is MinimumGiteaVersion parsed once.
 var minimumVersion = utilversion.MustParseGeneric(giteav1alpha1.MinimumGiteaVersion)
 
+// supported says whether a Gitea of this version (as /api/v1/version says it: 1.26.0, 1.22.3+dev-12-g1234,
+// 1.23.0-rc1) is one the operator works with.
+func supported(version string) bool {
+	v, err := utilversion.ParseGeneric(version)
+	return err == nil && !v.LessThan(minimumVersion)
+}
+
 // Reconcile checks the provider's connection, or, once it is being deleted, waits for the resources that
 // use it and then lets it go.
 func (r *ProviderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -165,7 +172,7 @@ func (r *ProviderReconciler) check(ctx context.Context, p *giteav1alpha1.GiteaPr
 		return res.failed(err)
 	}
 	res.version = info.Version
-	if v, err := utilversion.ParseGeneric(info.Version); err != nil || v.LessThan(minimumVersion) {
+	if !supported(info.Version) {
 		res.reason = giteav1alpha1.ReasonUnsupportedVersion
 		res.message = fmt.Sprintf("Gitea %q is not supported: the oldest supported version is %s", info.Version,
 			giteav1alpha1.MinimumGiteaVersion)

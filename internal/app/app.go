@@ -31,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/go-logr/zapr"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -281,14 +282,18 @@ func setupGitea(mgr manager.Manager, o *options.Options) error {
 		return err
 	}
 	clients := giteaclient.NewCache()
-	if err := giteactrl.SetupProviderWithManager(context.Background(), mgr, clients, giteactrl.ProviderOptions{
+	err = giteactrl.SetupProviderWithManager(context.Background(), mgr, clients, giteactrl.ProviderOptions{
 		AllowedHosts: o.GiteaAllowedHosts,
 		Metrics:      metrics,
 		ManagedKinds: giteactrl.ManagedKinds(),
-	}); err != nil {
-		return err
+	})
+	if err == nil {
+		err = giteactrl.SetupManagedWithManager(context.Background(), mgr, clients, giteactrl.ManagedOptions{})
 	}
-	return giteactrl.SetupManagedWithManager(context.Background(), mgr, clients, giteactrl.ManagedOptions{})
+	if meta.IsNoMatchError(err) {
+		return fmt.Errorf("%w: manager mode needs the project's CRDs installed (make install, or make deploy)", err)
+	}
+	return err
 }
 
 // setupFetch is the fetch sidecar: it keeps its NuOperator's sources fetched into --sources-path.

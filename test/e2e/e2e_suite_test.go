@@ -53,7 +53,8 @@ var _ = BeforeSuite(func() {
 	managerBin, err = utils.BuildManager(dir)
 	Expect(err).NotTo(HaveOccurred())
 
-	testEnv, err = utils.NewEnvironment()
+	// Manager mode needs its CRDs, as in any install (make install, make deploy).
+	testEnv, err = utils.NewEnvironment("config/crd/bases")
 	Expect(err).NotTo(HaveOccurred())
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -42,6 +43,9 @@ import (
 
 // dependsOnIndex indexes managed resources by the resources they refer to, as "Kind/name".
 const dependsOnIndex = "gitea.kemper.buzz/depends-on"
+
+// secretsIndex indexes managed resources by the Secrets they take values from (SecretUser adapters).
+const secretsIndex = "gitea.kemper.buzz/secrets"
 
 // identityIndex indexes managed resources by the Gitea object they claim (status.identity), across
 // namespaces, to find two claiming the same one.
@@ -140,33 +144,31 @@ func setupKind[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager, c
 	}
 	controllerName := strings.ToLower(name)
 	r := &ManagedReconciler[T]{
-		kind:     name,
-		newObj:   newObj,
-		newList:  newList,
-		adapter:  adapter,
-		client:   mgr.GetClient(),
-		recorder: mgr.GetEventRecorder(controllerName),
-		clients:  clients,
-		clock:    clk,
+		kind:      name,
+		newObj:    newObj,
+		newList:   newList,
+		adapter:   adapter,
+		client:    mgr.GetClient(),
+		apiReader: mgr.GetAPIReader(),
+		recorder:  mgr.GetEventRecorder(controllerName),
+		clients:   clients,
+		clock:     clk,
 	}
 	// A provider turning Ready (or not) matters to the resources using it; its periodic check time does not.
-	usersOf := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, p client.Object) []reconcile.Request {
-		list := newList()
-		if err := r.client.List(ctx, list, client.InNamespace(p.GetNamespace()),
-			client.MatchingFields{ProviderRefIndex: p.GetName()}); err != nil {
-			return nil
-		}
-		items, _ := meta.ExtractList(list)
-		out := make([]reconcile.Request, 0, len(items))
-		for _, item := range items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(item.(client.Object))})
-		}
-		return out
-	})
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName).
 		For(newObj(), builder.WithPredicates(specOrDeletionChanged{})).
-		Watches(&giteav1alpha1.GiteaProvider{}, usersOf, builder.WithPredicates(readyChanged{}))
+		Watches(&giteav1alpha1.GiteaProvider{}, indexed(r.client, ProviderRefIndex, newList, client.Object.GetName),
+			builder.WithPredicates(readyChanged{}))
+	if secrets, ok := any(adapter).(SecretUser[T]); ok {
+		if err := indexer.IndexField(ctx, newObj(), secretsIndex, func(o client.Object) []string {
+			return secrets.SecretNames(o.(T))
+		}); err != nil {
+			return err
+		}
+		// Metadata only, as the provider controller watches them: a new resourceVersion is all that matters.
+		b = b.WatchesMetadata(&corev1.Secret{}, indexed(r.client, secretsIndex, newList, client.Object.GetName))
+	}
 	self, _ := kindNamed(name)
 	if self.dependencies != nil {
 		if err := indexer.IndexField(ctx, newObj(), dependsOnIndex, func(o client.Object) []string {
@@ -232,10 +234,18 @@ func (deleted) Generic(event.GenericEvent) bool { return false }
 // dependentsOf maps an object of kind depKind to the resources (of the kind listed by newList) that refer
 // to it.
 func dependentsOf(c client.Client, depKind string, newList func() client.ObjectList) handler.EventHandler {
+	return indexed(c, dependsOnIndex, newList, func(o client.Object) string {
+		return Dependency{Kind: depKind, Name: o.GetName()}.key()
+	})
+}
+
+// indexed maps an object to the resources (of the kind listed by newList) in its namespace whose index
+// holds key(object).
+func indexed(c client.Client, index string, newList func() client.ObjectList,
+	key func(client.Object) string) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 		list := newList()
-		key := Dependency{Kind: depKind, Name: o.GetName()}.key()
-		if err := c.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{dependsOnIndex: key}); err != nil {
+		if err := c.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: key(o)}); err != nil {
 			return nil
 		}
 		items, _ := meta.ExtractList(list)

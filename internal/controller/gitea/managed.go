@@ -49,6 +49,9 @@ type Conn struct {
 	SDK *sdk.Client
 	// Self is the provider's login.
 	Self string
+	// Kube reads Kubernetes objects live from the API server: Secrets, whose data the manager's cache does
+	// not hold.
+	Kube client.Reader
 	// Deps are the resources the object refers to, by Dependency.key(); while it is being deleted, those
 	// already gone are missing (adapters then fall back on what the status recorded).
 	Deps map[string]giteav1alpha1.Managed
@@ -73,6 +76,13 @@ func (d Dependency) key() string { return d.Kind + "/" + d.Name }
 // waits until each is Ready (DependencyNotReady until then) and hands them to the adapter in Conn.Deps.
 type Dependent[T giteav1alpha1.Managed] interface {
 	Dependencies(obj T) []Dependency
+}
+
+// SecretUser is implemented by the adapters of kinds that take values from Secrets (a password, a webhook
+// secret): a change to one of those Secrets reconciles the resources naming it at once.
+type SecretUser[T giteav1alpha1.Managed] interface {
+	// SecretNames are the Secrets, in obj's namespace, that obj takes values from.
+	SecretNames(obj T) []string
 }
 
 // Observation is what an adapter found in Gitea.
@@ -114,6 +124,9 @@ type ManagedReconciler[T giteav1alpha1.Managed] struct {
 	recorder recorder.EventRecorder
 	clients  *giteaclient.Cache
 	clock    clock.PassiveClock
+
+	// apiReader reads live, for what the cache does not hold (Secrets' data).
+	apiReader client.Reader
 }
 
 // Reconcile brings the Gitea object in line with the resource, or lets it go when the resource is deleted.
@@ -302,7 +315,7 @@ func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool
 	if err != nil {
 		return nil, nil, err
 	}
-	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User, Deps: deps}, nil
+	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User, Kube: r.apiReader, Deps: deps}, nil
 }
 
 // dependencies reads the resources obj refers to. Each must be Ready, except while obj is being deleted,

@@ -140,14 +140,15 @@ func setupKind[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager, c
 	}
 	controllerName := strings.ToLower(name)
 	r := &ManagedReconciler[T]{
-		kind:     name,
-		newObj:   newObj,
-		newList:  newList,
-		adapter:  adapter,
-		client:   mgr.GetClient(),
-		recorder: mgr.GetEventRecorder(controllerName),
-		clients:  clients,
-		clock:    clk,
+		kind:      name,
+		newObj:    newObj,
+		newList:   newList,
+		adapter:   adapter,
+		client:    mgr.GetClient(),
+		apiReader: mgr.GetAPIReader(),
+		recorder:  mgr.GetEventRecorder(controllerName),
+		clients:   clients,
+		clock:     clk,
 	}
 	// A provider turning Ready (or not) matters to the resources using it; its periodic check time does not.
 	usersOf := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, p client.Object) []reconcile.Request {
@@ -167,6 +168,10 @@ func setupKind[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager, c
 		Named(controllerName).
 		For(newObj(), builder.WithPredicates(specOrDeletionChanged{})).
 		Watches(&giteav1alpha1.GiteaProvider{}, usersOf, builder.WithPredicates(readyChanged{}))
+	b, err := watchSecrets(ctx, mgr, b, newObj, newList, adapter)
+	if err != nil {
+		return err
+	}
 	self, _ := kindNamed(name)
 	if self.dependencies != nil {
 		if err := indexer.IndexField(ctx, newObj(), dependsOnIndex, func(o client.Object) []string {

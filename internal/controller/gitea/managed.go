@@ -52,6 +52,10 @@ type Conn struct {
 	// Deps are the resources the object refers to, by Dependency.key(); while it is being deleted, those
 	// already gone are missing (adapters then fall back on what the status recorded).
 	Deps map[string]giteav1alpha1.Managed
+
+	// secrets reads the Secrets of the resource's namespace, live (see Conn.Secret).
+	secrets   client.Reader
+	namespace string
 }
 
 // Dep is the resource d, if it was found.
@@ -106,14 +110,16 @@ type Adapter[T giteav1alpha1.Managed] interface {
 
 // ManagedReconciler reconciles one kind of managed resource through its Adapter.
 type ManagedReconciler[T giteav1alpha1.Managed] struct {
-	kind     string
-	newObj   func() T
-	newList  func() client.ObjectList
-	adapter  Adapter[T]
-	client   client.Client
-	recorder recorder.EventRecorder
-	clients  *giteaclient.Cache
-	clock    clock.PassiveClock
+	kind    string
+	newObj  func() T
+	newList func() client.ObjectList
+	adapter Adapter[T]
+	client  client.Client
+	// apiReader reads Secrets live: the manager caches only their metadata.
+	apiReader client.Reader
+	recorder  recorder.EventRecorder
+	clients   *giteaclient.Cache
+	clock     clock.PassiveClock
 }
 
 // Reconcile brings the Gitea object in line with the resource, or lets it go when the resource is deleted.
@@ -302,7 +308,8 @@ func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool
 	if err != nil {
 		return nil, nil, err
 	}
-	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User, Deps: deps}, nil
+	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User, Deps: deps,
+		secrets: r.apiReader, namespace: obj.GetNamespace()}, nil
 }
 
 // dependencies reads the resources obj refers to. Each must be Ready, except while obj is being deleted,

@@ -57,7 +57,8 @@ func watchSecrets[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager
 	c := mgr.GetClient()
 	users := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, s client.Object) []reconcile.Request {
 		list := newList()
-		if err := c.List(ctx, list, client.InNamespace(s.GetNamespace()), client.MatchingFields{secretsIndex: s.GetName()}); err != nil {
+		err := c.List(ctx, list, client.InNamespace(s.GetNamespace()), client.MatchingFields{secretsIndex: s.GetName()})
+		if err != nil {
 			return nil
 		}
 		items, _ := meta.ExtractList(list)
@@ -83,7 +84,8 @@ func (c *Conn) Secret(ctx context.Context, name string) (*corev1.Secret, error) 
 }
 
 // SecretValue is the value of ref's key, and the Secret's version.
-func (c *Conn) SecretValue(ctx context.Context, ref giteav1alpha1.SecretKeyReference) (string, giteav1alpha1.SecretVersion, error) {
+func (c *Conn) SecretValue(ctx context.Context, ref giteav1alpha1.SecretKeyReference) (
+	string, giteav1alpha1.SecretVersion, error) {
 	s, err := c.Secret(ctx, ref.Name)
 	if err != nil {
 		return "", giteav1alpha1.SecretVersion{}, err

@@ -215,7 +215,7 @@ var _ = Describe("Webhook", func() {
 			w.Spec.Events = events("push", "release")
 		})
 		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/SecretNotFound"))
-		Expect(conditionMessage(w, giteav1alpha1.ConditionReady)).To(MatchRegexp("^Secret (signing|auth) not found in namespace "+ns+"$"))
+		Expect(conditionMessage(w, giteav1alpha1.ConditionReady)).To(MatchRegexp("^Secret (signing|auth) not found in namespace " + ns + "$"))
 		Expect(hooksOf(repo)).To(BeEmpty())
 
 		createSecret(ns, "signing", map[string]string{"secret": "sign-value-1"})
@@ -301,6 +301,7 @@ var _ = Describe("Webhook", func() {
 		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
 		Expect(conditionOf(w, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
 		Expect(getWebhookCR(w).Status.Drift).To(Equal([]string{"contentType"}), "the events match as sets")
+		Expect(conditionMessage(w, giteav1alpha1.ConditionSynced)).To(HavePrefix("Gitea differs from the spec in contentType;"))
 		Expect(hookInGitea(repo).Config).To(HaveKeyWithValue("content_type", "json"))
 
 		Expect(k8sClient.Delete(ctx, w)).To(Succeed())

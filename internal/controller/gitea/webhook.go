@@ -79,8 +79,7 @@ func (t hookTarget) hooksPath() string {
 	if t.organization != "" {
 		return "/orgs/" + url.PathEscape(t.organization) + "/hooks"
 	}
-	owner, name, _ := strings.Cut(t.repository, "/")
-	return "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + "/hooks"
+	return repoPath(t.repository) + "/hooks"
 }
 
 func (t hookTarget) what() string {
@@ -90,45 +89,29 @@ func (t hookTarget) what() string {
 	return "repository " + t.repository
 }
 
-// fullNamer is a Repository resource (resolved through an interface so this kind does not depend on its
-// types).
-type fullNamer interface{ GiteaFullName() (owner, name string) }
-
 // target resolves the hook's repository or organization, falling back on the one last seen when a
 // referenced resource is gone (while the webhook is being deleted).
 func (webhooks) target(c *Conn, w *giteav1alpha1.Webhook) hookTarget {
-	seen := hookTarget{repository: w.Status.AtProvider.Repository, organization: w.Status.AtProvider.Organization}
-	switch s := w.Spec; {
-	case s.Repository != nil:
-		return hookTarget{repository: *s.Repository}
-	case s.Organization != nil:
+	s := w.Spec
+	if s.Organization == nil && s.OrganizationRef == nil {
+		return hookTarget{repository: repositoryOf(c, s.Repository, s.RepositoryRef, w.Status.AtProvider.Repository)}
+	}
+	if s.Organization != nil {
 		return hookTarget{organization: *s.Organization}
-	case s.RepositoryRef != nil:
-		if dep, ok := c.Dep(Dependency{Kind: "Repository", Name: s.RepositoryRef.Name}); ok {
-			if r, ok := dep.(fullNamer); ok {
-				if owner, name := r.GiteaFullName(); owner != "" {
-					return hookTarget{repository: owner + "/" + name}
-				}
-			}
-		}
-	case s.OrganizationRef != nil:
-		if dep, ok := c.Dep(Dependency{Kind: "Organization", Name: s.OrganizationRef.Name}); ok {
-			if name := dep.(*giteav1alpha1.Organization).GiteaName(); name != "" {
-				return hookTarget{organization: name}
-			}
+	}
+	if dep, ok := c.Dep(Dependency{Kind: "Organization", Name: s.OrganizationRef.Name}); ok {
+		if name := dep.(*giteav1alpha1.Organization).GiteaName(); name != "" {
+			return hookTarget{organization: name}
 		}
 	}
-	return seen
+	return hookTarget{organization: w.Status.AtProvider.Organization}
 }
 
 func (webhooks) Dependencies(w *giteav1alpha1.Webhook) []Dependency {
-	switch {
-	case w.Spec.RepositoryRef != nil:
-		return []Dependency{{Kind: "Repository", Name: w.Spec.RepositoryRef.Name}}
-	case w.Spec.OrganizationRef != nil:
-		return []Dependency{{Kind: "Organization", Name: w.Spec.OrganizationRef.Name}}
+	if ref := w.Spec.OrganizationRef; ref != nil {
+		return []Dependency{{Kind: "Organization", Name: ref.Name}}
 	}
-	return nil
+	return repositoryDependencies(w.Spec.RepositoryRef)
 }
 
 func (webhooks) SecretNames(w *giteav1alpha1.Webhook) []string {
@@ -224,8 +207,11 @@ func (webhooks) find(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t h
 		resp, err := c.Client.Do(ctx, http.MethodGet, t.hooksPath(), q, nil, &page)
 		return page, &sdk.Response{Response: resp}, err
 	})
+	if giteaclient.IsNotFound(err) && t.organization != "" {
+		return nil, reasonf(giteav1alpha1.ReasonNotFound, "the organization %s does not exist in Gitea", t.organization)
+	}
 	if giteaclient.IsNotFound(err) {
-		return nil, reasonf(giteav1alpha1.ReasonNotFound, "the %s does not exist in Gitea", t.what())
+		return nil, repositoryMissing(t.repository)
 	}
 	if err != nil {
 		return nil, err
@@ -339,17 +325,15 @@ func (a webhooks) Delete(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook)
 	}
 	h, err := a.find(ctx, c, w, t)
 	if err != nil || h == nil {
-		return err
+		// A repository already gone took the object with it.
+		return ignoreAbsent(err)
 	}
 	return a.deleteHook(ctx, c, t, h.ID)
 }
 
 func (webhooks) deleteHook(ctx context.Context, c *Conn, t hookTarget, id int64) error {
 	_, err := c.Client.Do(ctx, http.MethodDelete, t.hooksPath()+"/"+strconv.FormatInt(id, 10), nil, nil, nil)
-	if giteaclient.IsNotFound(err) {
-		return nil
-	}
-	return err
+	return ignoreAbsent(err)
 }
 
 // eventGroups are the events Gitea turns a group name into; "<group>_only" is the group's main event

@@ -18,6 +18,7 @@ package gitea
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -229,6 +230,13 @@ func (branchProtections) create(ctx context.Context, c *Conn, b *giteav1alpha1.B
 	copyFields(reflect.ValueOf(&body).Elem(), reflect.ValueOf(b.Spec.BranchProtectionRules))
 	body.RuleName = b.Spec.RuleName
 	_, err := c.Client.Do(ctx, http.MethodPost, repoPath(repo)+"/branch_protections", nil, body, nil)
+	if e, ok := errors.AsType[*giteaclient.Error](err); ok && e.Kind == giteaclient.KindForbidden &&
+		strings.Contains(e.Message, "already exist") {
+		// Gitea answers a rule that already exists with a 403: a conflict, so the reconciler looks it up.
+		conflict := *e
+		conflict.Kind = giteaclient.KindConflict
+		return &conflict
+	}
 	return named(err)
 }
 

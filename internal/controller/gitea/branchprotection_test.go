@@ -150,6 +150,42 @@ var _ = Describe("BranchProtection", func() {
 		Expect(writes(ns)).To(Equal(before))
 	})
 
+	It("names teams of the repository's organization without regard to case, and lets deploy keys push under the switches Gitea has", func() {
+		ns := readyProvider()
+		createOrgInGitea("bp-org")
+		_, err := gitea.Do(ctx, "POST", "/orgs/bp-org/repos", map[string]any{"name": "website"}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		_, err = gitea.Do(ctx, "POST", "/orgs/bp-org/teams", map[string]any{"name": "Release", "permission": "write",
+			"units": []string{"repo.code", "repo.pulls"}, "includes_all_repositories": true}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		// The push switches are Gitea's, not the spec's: the deploy-key switch only takes under them.
+		createProtectionInGitea("bp-org/website", "main", map[string]any{"enable_push": true, "enable_push_whitelist": true})
+		b := newBranchProtection(ns, "main", "bp-org/website", "main", func(b *giteav1alpha1.BranchProtection) {
+			r := &b.Spec.BranchProtectionRules
+			r.PushAllowlistDeployKeys = ptr.To(true)
+			r.PushAllowlistTeams, r.ApprovalsAllowlistTeams = &[]string{"release"}, &[]string{"release"}
+			r.EnableApprovalsAllowlist = ptr.To(true)
+		})
+		Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(conditionOf(b, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
+		p, _ := protectionInGitea("bp-org/website", "main")
+		Expect(p).To(HaveKeyWithValue("push_whitelist_teams", ConsistOf("Release")))
+		Expect(p).To(HaveKeyWithValue("approvals_whitelist_teams", ConsistOf("Release")))
+		Expect(p).To(HaveKeyWithValue("push_whitelist_deploy_keys", true))
+		Expect(getBranchProtectionCR(b).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+
+		// Someone turns the deploy keys off: corrected, the switches above sent as they are.
+		_, err = gitea.Do(ctx, "PATCH", "/repos/bp-org/website/branch_protections/main", map[string]any{
+			"enable_push": true, "enable_push_whitelist": true, "push_whitelist_deploy_keys": false}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		requestSync(b)
+		p, _ = protectionInGitea("bp-org/website", "main")
+		Expect(p).To(HaveKeyWithValue("push_whitelist_deploy_keys", true))
+		before := writes(ns)
+		requestSync(b)
+		Expect(writes(ns)).To(Equal(before), "the team's name in another case is no drift")
+	})
+
 	It("adopts an existing rule, counts its own rule as created after a crash, and honours deletionPolicy", func() {
 		ns := readyProvider()
 		repo := createRepoInGitea("bp-adopt")

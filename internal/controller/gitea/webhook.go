@@ -36,9 +36,8 @@ import (
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=webhooks/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 
-// webhooks is the Webhook adapter. It talks to Gitea with raw calls: the SDK's hook types lack the
-// authorization header and branch filter on some calls, and one code path serves repository and
-// organization hooks alike.
+// webhooks is the Webhook adapter. It makes raw calls so that one code path serves repository and
+// organization hooks (the SDK has a function of each for every call); the paths differ, the bodies do not.
 type webhooks struct{}
 
 func init() {

@@ -148,7 +148,7 @@ func (a webhooks) Observe(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook
 	d.check("type", h.Type != w.Spec.Type)
 	d.check("url", h.Config["url"] != w.Spec.URL)
 	d.str("contentType", w.Spec.ContentType, h.Config["content_type"])
-	d.check("events", w.Spec.Events != nil && !slices.Equal(expandEvents(*w.Spec.Events), sorted(h.Events)))
+	d.check("events", w.Spec.Events != nil && !slices.Equal(expandEvents(*w.Spec.Events), recordedEvents(h.Events)))
 	d.str("branchFilter", w.Spec.BranchFilter, h.BranchFilter)
 	d.boolean("active", w.Spec.Active, h.Active)
 	d.check("slack", w.Spec.Slack != nil && (w.Status.AtProvider.Slack == nil || *w.Spec.Slack != *w.Status.AtProvider.Slack))
@@ -178,7 +178,7 @@ func observation(t hookTarget, h *hook) giteav1alpha1.WebhookObservation {
 		Type:                   h.Type,
 		URL:                    h.Config["url"],
 		ContentType:            h.Config["content_type"],
-		Events:                 sorted(h.Events),
+		Events:                 recordedEvents(h.Events),
 		BranchFilter:           h.BranchFilter,
 		Active:                 h.Active,
 		HasAuthorizationHeader: h.AuthorizationHeader != "",
@@ -293,7 +293,7 @@ func (a webhooks) Update(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook,
 func editOption(w *giteav1alpha1.Webhook, base *hook, authorization string) hookOption {
 	opt := hookOption{
 		Config:              map[string]string{"url": w.Spec.URL, "content_type": or(w.Spec.ContentType, base.Config["content_type"])},
-		Events:              collapseEvents(base.Events),
+		Events:              collapseEvents(recordedEvents(base.Events)),
 		BranchFilter:        or(w.Spec.BranchFilter, base.BranchFilter),
 		Active:              or(w.Spec.Active, base.Active),
 		AuthorizationHeader: base.AuthorizationHeader,
@@ -372,6 +372,20 @@ func collapseEvents(events []string) []string {
 		out = append(out, e)
 	}
 	return out
+}
+
+// recordedEvents is the set of events Gitea shows, sorted, under the names it takes: a hook made to send
+// everything (in Gitea's UI) shows the three kinds of review events that "pull_request_review" stands for.
+func recordedEvents(events []string) []string {
+	out := make([]string, 0, len(events))
+	for _, e := range events {
+		switch e {
+		case "pull_request_review_approved", "pull_request_review_rejected", "pull_request_review_comment":
+			e = "pull_request_review"
+		}
+		out = append(out, e)
+	}
+	return sorted(out)
 }
 
 func sorted(s []string) []string {

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -126,6 +127,14 @@ func sortedCopy(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// waitPastCreationOf waits until a resource created now is created later than o: creation times have a
+// resolution of one second, and the Conflict rule gives way to the earlier-created resource.
+func waitPastCreationOf(o client.Object) {
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(o), o)).To(Succeed())
+	created := o.GetCreationTimestamp().Unix()
+	Eventually(func() int64 { return time.Now().Unix() }, eventually, poll).Should(BeNumerically(">", created))
 }
 
 // expectNowhere checks that none of values appears in the status or the events of w.
@@ -338,12 +347,14 @@ var _ = Describe("Webhook", func() {
 		repo := createRepoInGitea("hook-twice")
 		first := newWebhook(readyProvider(), "ci", repo, "https://ci.example.com/twice", nil)
 		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		second := newWebhook(readyProvider(), "ci", repo, "https://ci.example.com/twice", nil)
+		ns := readyProvider()
+		waitPastCreationOf(first)
+		second := newWebhook(ns, "ci", repo, "https://ci.example.com/twice", nil)
 		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
 		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/ci"))
 		Expect(hooksOf(repo)).To(HaveLen(1))
 
-		missing := newWebhook(second.Namespace, "missing", "nobody/nothing", "https://ci.example.com/missing", nil)
+		missing := newWebhook(ns, "missing", "nobody/nothing", "https://ci.example.com/missing", nil)
 		Eventually(conditionOf(missing, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
 		Expect(conditionMessage(missing, giteav1alpha1.ConditionReady)).To(Equal("the repository nobody/nothing does not exist in Gitea"))
 	})

@@ -33,11 +33,13 @@ type SecretKeyReference struct {
 	Key string `json:"key"`
 }
 
-// AppliedSecret is the version of a Secret whose value the operator last sent to Gitea: a new uid or
-// resourceVersion means the value may have changed and is sent again. It never holds the value, nor a hash
-// of it.
-type AppliedSecret struct {
-	// uid of the Secret.
+// SecretVersion is the version of a Secret whose value was last sent to Gitea. Gitea cannot show a
+// write-only value back, so a new version of the Secret (a new uid or resourceVersion) is what says that
+// the value must be sent again. It never holds the value, nor a hash of it.
+type SecretVersion struct {
+	// name of the Secret.
+	Name string `json:"name"`
+	// uid of the Secret (a Secret deleted and created again is a new one).
 	UID types.UID `json:"uid"`
 	// resourceVersion of the Secret.
 	ResourceVersion string `json:"resourceVersion"`

@@ -46,6 +46,8 @@ func validTeam() obj {
 
 // expectUpdateRejected creates o, applies edit to its spec, and expects the update refused with exactly one
 // cause, on field, saying message.
+// expectUpdateRejected creates o, then updates it with edit and expects the update rejected with message:
+// as the only cause, on field, when field is given; among the causes otherwise.
 func expectUpdateRejected(o obj, edit func(spec obj), field, message string) {
 	u, err := create(o)
 	Expect(err).NotTo(HaveOccurred())
@@ -54,6 +56,10 @@ func expectUpdateRejected(o obj, edit func(spec obj), field, message string) {
 	Expect(err).To(HaveOccurred(), "the API server admitted the update")
 	GinkgoWriter.Printf("rejected: %v\n", err)
 	Expect(apierrors.IsInvalid(err)).To(BeTrue(), "not an Invalid answer: %v", err)
+	if field == "" {
+		Expect(utils.InvalidCauses(err)).To(ContainElement(ContainSubstring(message)))
+		return
+	}
 	Expect(utils.InvalidCauses(err)).To(ConsistOf(SatisfyAll(HavePrefix(field+": "), ContainSubstring(message))),
 		"exactly one cause, on %s, saying %q", field, message)
 }

@@ -129,7 +129,7 @@ type UserObservation struct {
 type UserApplied struct {
 	// password is the version of the password Secret last sent.
 	// +optional
-	Password *AppliedSecret `json:"password,omitempty"`
+	Password *SecretVersion `json:"password,omitempty"`
 	// +optional
 	MustChangePassword *bool `json:"mustChangePassword,omitempty"`
 	// +optional

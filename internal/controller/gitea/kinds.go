@@ -41,6 +41,12 @@ import (
 	"kemper.buzz/nuop/internal/giteaclient"
 )
 
+// Names of the kinds other kinds refer to (organizationRef, repositoryRef).
+const (
+	kindOrganization = "Organization"
+	kindRepository   = "Repository"
+)
+
 // dependsOnIndex indexes managed resources by the resources they refer to, as "Kind/name".
 const dependsOnIndex = "gitea.kemper.buzz/depends-on"
 

@@ -50,8 +50,10 @@ type Conn struct {
 	// Self is the provider's login.
 	Self string
 	// Kube reads Kubernetes objects live from the API server: Secrets, whose data the manager's cache does
-	// not hold.
+	// not hold (see Conn.Secret).
 	Kube client.Reader
+	// namespace is the resource's: the only one whose Secrets it may name.
+	namespace string
 	// Deps are the resources the object refers to, by Dependency.key(); while it is being deleted, those
 	// already gone are missing (adapters then fall back on what the status recorded).
 	Deps map[string]giteav1alpha1.Managed
@@ -315,7 +317,8 @@ func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool
 	if err != nil {
 		return nil, nil, err
 	}
-	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User, Kube: r.apiReader, Deps: deps}, nil
+	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User, Kube: r.apiReader,
+		namespace: obj.GetNamespace(), Deps: deps}, nil
 }
 
 // dependencies reads the resources obj refers to. Each must be Ready, except while obj is being deleted,

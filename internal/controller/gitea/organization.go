@@ -37,7 +37,7 @@ import (
 type organizations struct{}
 
 func init() {
-	registerKind("Organization", func() *giteav1alpha1.Organization { return &giteav1alpha1.Organization{} },
+	registerKind(kindOrganization, func() *giteav1alpha1.Organization { return &giteav1alpha1.Organization{} },
 		func() client.ObjectList { return &giteav1alpha1.OrganizationList{} }, Adapter[*giteav1alpha1.Organization](organizations{}))
 }
 

@@ -54,7 +54,7 @@ var repoUnits = []string{"repo.code", "repo.issues", "repo.ext_issues", "repo.pu
 
 func (teams) Dependencies(t *giteav1alpha1.Team) []Dependency {
 	if ref := t.Spec.OrganizationRef; ref != nil {
-		return []Dependency{{Kind: "Organization", Name: ref.Name}}
+		return []Dependency{{Kind: kindOrganization, Name: ref.Name}}
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func orgOf(c *Conn, t *giteav1alpha1.Team) string {
 		return *t.Spec.Organization
 	}
 	if c != nil {
-		if dep, ok := c.Dep(Dependency{Kind: "Organization", Name: t.Spec.OrganizationRef.Name}); ok {
+		if dep, ok := c.Dep(Dependency{Kind: kindOrganization, Name: t.Spec.OrganizationRef.Name}); ok {
 			if name := dep.(*giteav1alpha1.Organization).GiteaName(); name != "" {
 				return name
 			}

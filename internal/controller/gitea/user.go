@@ -112,7 +112,7 @@ func (giteaUsers) Observe(ctx context.Context, c *Conn, u *giteav1alpha1.User) (
 	d.check("mustChangePassword", spec.MustChangePassword != nil && !ptr.Equal(spec.MustChangePassword, applied.MustChangePassword))
 	d.check("maxRepoCreation", spec.MaxRepoCreation != nil && !ptr.Equal(spec.MaxRepoCreation, applied.MaxRepoCreation))
 	if ref := spec.PasswordSecretRef; ref != nil {
-		changed, err := secretChanged(ctx, c, u.Namespace, *ref, applied.Password)
+		changed, err := c.SecretChanged(ctx, *ref, applied.Password)
 		if err != nil {
 			return Observation{}, err
 		}
@@ -157,7 +157,7 @@ func (giteaUsers) Create(ctx context.Context, c *Conn, u *giteav1alpha1.User) er
 		return reasonf(giteav1alpha1.ReasonInvalidSpec, "Gitea needs an email and a password (passwordSecretRef) to "+
 			"create user %s", u.Spec.Username)
 	}
-	password, version, err := secretValue(ctx, c, u.Namespace, *u.Spec.PasswordSecretRef)
+	password, version, err := c.SecretValue(ctx, *u.Spec.PasswordSecretRef)
 	if err != nil {
 		return err
 	}
@@ -228,9 +228,9 @@ func (giteaUsers) Update(ctx context.Context, c *Conn, u *giteav1alpha1.User, ob
 		Restricted:         spec.Restricted,
 		Visibility:         deref(spec.Visibility),
 	}
-	var version *giteav1alpha1.AppliedSecret
+	var version *giteav1alpha1.SecretVersion
 	if slices.Contains(observed.Drift, "password") {
-		password, v, err := secretValue(ctx, c, u.Namespace, *spec.PasswordSecretRef)
+		password, v, err := c.SecretValue(ctx, *spec.PasswordSecretRef)
 		if err != nil {
 			return err
 		}

@@ -161,11 +161,11 @@ var _ = Describe("User", func() {
 		Expect(status).NotTo(ContainSubstring(second))
 	})
 
-	It("waits for a missing password Secret (DependencyNotReady) and creates the user once it appears", func() {
+	It("waits for a missing password Secret (SecretNotFound) and creates the user once it appears", func() {
 		ns := readyProvider()
 		u := newUser(ns, "carol", "carol-waits", nil)
-		Eventually(conditionOf(u, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/DependencyNotReady"))
-		Expect(conditionMessage(u, giteav1alpha1.ConditionReady)).To(Equal("Secret carol-password not found"))
+		Eventually(conditionOf(u, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/SecretNotFound"))
+		Expect(conditionMessage(u, giteav1alpha1.ConditionReady)).To(Equal("Secret carol-password not found in namespace " + ns))
 		_, ok := userInGitea("carol-waits")
 		Expect(ok).To(BeFalse())
 		createSecret(ns, "carol-password", map[string]string{"password": userPassword("waits")})

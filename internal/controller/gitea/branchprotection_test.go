@@ -1,0 +1,270 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gitea
+
+import (
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+	"kemper.buzz/nuop/test/utils/giteaserver"
+)
+
+// protectionInGitea reads a rule straight from Gitea's API.
+func protectionInGitea(repo, name string) (map[string]any, bool) {
+	var p map[string]any
+	_, err := gitea.Do(ctx, "GET", "/repos/"+repo+"/branch_protections/"+name, nil, &p)
+	if se, ok := err.(*giteaserver.StatusError); ok && se.Code == 404 {
+		return nil, false
+	}
+	Expect(err).NotTo(HaveOccurred())
+	return p, true
+}
+
+func protectionNamesOf(repo string) []string {
+	var list []map[string]any
+	_, err := gitea.Do(ctx, "GET", "/repos/"+repo+"/branch_protections", nil, &list)
+	Expect(err).NotTo(HaveOccurred())
+	names := make([]string, 0, len(list))
+	for _, p := range list {
+		names = append(names, p["rule_name"].(string))
+	}
+	return names
+}
+
+func createProtectionInGitea(repo, name string, extra map[string]any) {
+	body := map[string]any{"rule_name": name}
+	for k, v := range extra {
+		body[k] = v
+	}
+	_, err := gitea.Do(ctx, "POST", "/repos/"+repo+"/branch_protections", body, nil)
+	Expect(err).NotTo(HaveOccurred())
+}
+
+func newBranchProtection(ns, name, repository, rule string, edit func(*giteav1alpha1.BranchProtection)) *giteav1alpha1.BranchProtection {
+	b := &giteav1alpha1.BranchProtection{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: giteav1alpha1.BranchProtectionSpec{
+			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
+			Repository:   ptr.To(repository),
+			RuleName:     rule,
+		},
+	}
+	if edit != nil {
+		edit(b)
+	}
+	Expect(k8sClient.Create(ctx, b)).To(Succeed())
+	return b
+}
+
+func getBranchProtectionCR(b *giteav1alpha1.BranchProtection) *giteav1alpha1.BranchProtection {
+	got := &giteav1alpha1.BranchProtection{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), got)).To(Succeed())
+	return got
+}
+
+func editBranchProtection(b *giteav1alpha1.BranchProtection, edit func(*giteav1alpha1.BranchProtection)) {
+	got := getBranchProtectionCR(b)
+	edit(got)
+	Expect(k8sClient.Update(ctx, got)).To(Succeed())
+}
+
+var _ = Describe("BranchProtection", func() {
+	It("creates the rule, corrects drift at the next sync, applies a spec change at once, renames by create then delete, and writes nothing when nothing changed", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("bp-create")
+		admin := strings.ToUpper(gitea.AdminUser) // user names compare without case
+		b := newBranchProtection(ns, "main", repo, "main", func(b *giteav1alpha1.BranchProtection) {
+			r := &b.Spec.BranchProtectionRules
+			r.EnablePush, r.EnablePushAllowlist, r.PushAllowlistUsers = ptr.To(true), ptr.To(true), &[]string{admin}
+			r.EnableForcePush, r.EnableForcePushAllowlist = ptr.To(true), ptr.To(true)
+			r.ForcePushAllowlistUsers = &[]string{admin}
+			r.EnableStatusCheck, r.StatusCheckContexts = ptr.To(true), &[]string{"ci/build", "ci/lint"}
+			r.RequiredApprovals, r.IgnoreStaleApprovals = ptr.To[int64](2), ptr.To(true)
+			r.ProtectedFilePatterns, r.Priority = ptr.To("*.lock"), ptr.To[int64](3)
+			r.MergeAllowlistTeams = &[]string{}
+		})
+		Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(conditionOf(b, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
+		Expect(getBranchProtectionCR(b).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		p, ok := protectionInGitea(repo, "main")
+		Expect(ok).To(BeTrue())
+		Expect(p).To(HaveKeyWithValue("push_whitelist_usernames", ConsistOf(gitea.AdminUser)))
+		Expect(p).To(HaveKeyWithValue("enable_force_push_allowlist", true))
+		Expect(p).To(HaveKeyWithValue("force_push_allowlist_usernames", ConsistOf(gitea.AdminUser)))
+		Expect(p).To(HaveKeyWithValue("required_approvals", BeNumerically("==", 2)))
+		Expect(p).To(HaveKeyWithValue("ignore_stale_approvals", true))
+		Expect(p).To(HaveKeyWithValue("priority", BeNumerically("==", 3)))
+
+		// Drift made in Gitea is corrected at the next sync; what the spec leaves alone stays.
+		_, err := gitea.Do(ctx, "PATCH", "/repos/"+repo+"/branch_protections/main", map[string]any{
+			"required_approvals": 0, "ignore_stale_approvals": false, "enable_force_push": false,
+			"status_check_contexts": []string{"ci/lint"}, "block_on_outdated_branch": true}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		requestSync(b)
+		p, _ = protectionInGitea(repo, "main")
+		Expect(p).To(HaveKeyWithValue("required_approvals", BeNumerically("==", 2)))
+		Expect(p).To(HaveKeyWithValue("ignore_stale_approvals", true))
+		Expect(p).To(HaveKeyWithValue("enable_force_push_allowlist", true))
+		Expect(p).To(HaveKeyWithValue("force_push_allowlist_usernames", ConsistOf(gitea.AdminUser)))
+		Expect(p).To(HaveKeyWithValue("status_check_contexts", ConsistOf("ci/build", "ci/lint")))
+		Expect(p).To(HaveKeyWithValue("block_on_outdated_branch", true))
+
+		// A spec change is applied at once.
+		editBranchProtection(b, func(b *giteav1alpha1.BranchProtection) { b.Spec.RequiredApprovals = ptr.To[int64](1) })
+		Eventually(func() any { p, _ := protectionInGitea(repo, "main"); return p["required_approvals"] }, eventually, poll).
+			Should(BeNumerically("==", 1))
+
+		// A rename creates the rule under its new name (unmanaged settings kept), then deletes the old one.
+		editBranchProtection(b, func(b *giteav1alpha1.BranchProtection) { b.Spec.RuleName = "release/*" })
+		Eventually(func() []string { return protectionNamesOf(repo) }, eventually, poll).Should(Equal([]string{"release/*"}))
+		p, _ = protectionInGitea(repo, "release/*")
+		Expect(p).To(HaveKeyWithValue("block_on_outdated_branch", true))
+		Expect(p).To(HaveKeyWithValue("required_approvals", BeNumerically("==", 1)))
+		Eventually(conditionOf(b, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		Expect(getBranchProtectionCR(b).Status.AtProvider.RuleName).To(Equal("release/*"))
+
+		before := writes(ns)
+		for range 3 {
+			requestSync(b)
+		}
+		Expect(writes(ns)).To(Equal(before))
+	})
+
+	It("names teams of the repository's organization without regard to case, and lets deploy keys push under the switches Gitea has", func() {
+		ns := readyProvider()
+		createOrgInGitea("bp-org")
+		_, err := gitea.Do(ctx, "POST", "/orgs/bp-org/repos", map[string]any{"name": "website"}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		_, err = gitea.Do(ctx, "POST", "/orgs/bp-org/teams", map[string]any{"name": "Release", "permission": "write",
+			"units": []string{"repo.code", "repo.pulls"}, "includes_all_repositories": true}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		// The push switches are Gitea's, not the spec's: the deploy-key switch only takes under them.
+		createProtectionInGitea("bp-org/website", "main", map[string]any{"enable_push": true, "enable_push_whitelist": true})
+		b := newBranchProtection(ns, "main", "bp-org/website", "main", func(b *giteav1alpha1.BranchProtection) {
+			r := &b.Spec.BranchProtectionRules
+			r.PushAllowlistDeployKeys = ptr.To(true)
+			r.PushAllowlistTeams, r.ApprovalsAllowlistTeams = &[]string{"release"}, &[]string{"release"}
+			r.EnableApprovalsAllowlist = ptr.To(true)
+		})
+		Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(conditionOf(b, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
+		p, _ := protectionInGitea("bp-org/website", "main")
+		Expect(p).To(HaveKeyWithValue("push_whitelist_teams", ConsistOf("Release")))
+		Expect(p).To(HaveKeyWithValue("approvals_whitelist_teams", ConsistOf("Release")))
+		Expect(p).To(HaveKeyWithValue("push_whitelist_deploy_keys", true))
+		Expect(getBranchProtectionCR(b).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+
+		// Someone turns the deploy keys off: corrected, the switches above sent as they are.
+		_, err = gitea.Do(ctx, "PATCH", "/repos/bp-org/website/branch_protections/main", map[string]any{
+			"enable_push": true, "enable_push_whitelist": true, "push_whitelist_deploy_keys": false}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		requestSync(b)
+		p, _ = protectionInGitea("bp-org/website", "main")
+		Expect(p).To(HaveKeyWithValue("push_whitelist_deploy_keys", true))
+		before := writes(ns)
+		requestSync(b)
+		Expect(writes(ns)).To(Equal(before), "the team's name in another case is no drift")
+	})
+
+	It("adopts an existing rule, counts its own rule as created after a crash, and honours deletionPolicy", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("bp-adopt")
+		createProtectionInGitea(repo, "main", map[string]any{"required_approvals": 1})
+		createProtectionInGitea(repo, "crashed", nil)
+		createProtectionInGitea(repo, "deleted", nil)
+		adopted := newBranchProtection(ns, "adopted", repo, "main", func(b *giteav1alpha1.BranchProtection) {
+			b.Spec.RequiredApprovals = ptr.To[int64](1)
+		})
+		crashed := newBranchProtection(ns, "crashed", repo, "crashed", func(b *giteav1alpha1.BranchProtection) {
+			b.Annotations = map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"}
+		})
+		del := newBranchProtection(ns, "deleted", repo, "deleted", func(b *giteav1alpha1.BranchProtection) {
+			b.Spec.DeletionPolicy = giteav1alpha1.DeletionDelete
+		})
+		orphan := newBranchProtection(ns, "orphan", repo, "orphan", func(b *giteav1alpha1.BranchProtection) {
+			b.Spec.DeletionPolicy = giteav1alpha1.DeletionOrphan
+		})
+		vanished := newBranchProtection(ns, "vanished", repo, "vanished", nil)
+		all := []*giteav1alpha1.BranchProtection{adopted, crashed, del, orphan, vanished}
+		for _, b := range all {
+			Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		}
+		Expect(getBranchProtectionCR(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(getBranchProtectionCR(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		Expect(protectionNamesOf(repo)).To(ConsistOf("main", "crashed", "deleted", "orphan", "vanished"))
+		_, err := gitea.Do(ctx, "DELETE", "/repos/"+repo+"/branch_protections/vanished", nil, nil)
+		Expect(err).NotTo(HaveOccurred())
+
+		for _, b := range all {
+			Expect(k8sClient.Delete(ctx, b)).To(Succeed())
+			Eventually(gone(b), eventually, poll).Should(BeTrue())
+		}
+		Expect(protectionNamesOf(repo)).To(ConsistOf("main", "orphan"))
+	})
+
+	It("with ObserveOnly reports an absent rule NotFound without creating it, and drift without correcting it", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("bp-observe")
+		b := newBranchProtection(ns, "watch", repo, "main", func(b *giteav1alpha1.BranchProtection) {
+			b.Spec.ManagementPolicy = giteav1alpha1.ManagementObserveOnly
+			b.Spec.RequireSignedCommits = ptr.To(true)
+			b.Spec.PushAllowlistUsers = &[]string{}
+		})
+		Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(protectionNamesOf(repo)).To(BeEmpty())
+
+		createProtectionInGitea(repo, "main", nil)
+		requestSync(b)
+		Eventually(conditionOf(b, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
+		Expect(getBranchProtectionCR(b).Status.Drift).To(Equal([]string{"requireSignedCommits"}), "an empty list matches no one")
+		p, _ := protectionInGitea(repo, "main")
+		Expect(p).To(HaveKeyWithValue("require_signed_commits", false))
+
+		Expect(k8sClient.Delete(ctx, b)).To(Succeed())
+		Eventually(gone(b), eventually, poll).Should(BeTrue())
+		Expect(protectionNamesOf(repo)).To(ConsistOf("main"), "ObserveOnly never deletes")
+	})
+
+	It("gives Conflict to the later of two resources claiming one rule, and names a missing repository or user", func() {
+		repo := createAdminRepoInGitea("bp-twice")
+		first := newBranchProtection(readyProvider(), "main", repo, "main", nil)
+		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		ns := readyProvider()
+		waitPastCreationOf(first)
+		second := newBranchProtection(ns, "main", repo, "main", nil)
+		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/main"))
+
+		missing := newBranchProtection(ns, "missing", "nobody/nothing", "main", nil)
+		Eventually(conditionOf(missing, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(conditionMessage(missing, giteav1alpha1.ConditionReady)).To(Equal("the repository nobody/nothing does not exist in Gitea"))
+
+		ghost := newBranchProtection(ns, "ghost", repo, "dev", func(b *giteav1alpha1.BranchProtection) {
+			b.Spec.EnablePush, b.Spec.EnablePushAllowlist = ptr.To(true), ptr.To(true)
+			b.Spec.PushAllowlistUsers = &[]string{"ghost-of-nobody"}
+		})
+		Eventually(conditionOf(ghost, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(conditionMessage(ghost, giteav1alpha1.ConditionReady)).To(ContainSubstring("ghost-of-nobody"))
+		Expect(protectionNamesOf(repo)).To(ConsistOf("main"))
+	})
+})

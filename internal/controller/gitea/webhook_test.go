@@ -1,0 +1,390 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gitea
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+)
+
+// createAdminRepoInGitea creates a repository of the admin user and returns its full name.
+func createAdminRepoInGitea(name string) string {
+	_, err := gitea.Do(ctx, "POST", "/user/repos", map[string]any{"name": name}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	return gitea.AdminUser + "/" + name
+}
+
+// giteaHook is a hook as Gitea's API shows it.
+type giteaHook struct {
+	ID                  int64             `json:"id"`
+	Type                string            `json:"type"`
+	Config              map[string]string `json:"config"`
+	Events              []string          `json:"events"`
+	Active              bool              `json:"active"`
+	BranchFilter        string            `json:"branch_filter"`
+	AuthorizationHeader string            `json:"authorization_header"`
+}
+
+// hooksOf lists a repository's hooks ("owner/name") or an organization's (a name without a slash).
+func hooksOf(target string) []giteaHook {
+	var hooks []giteaHook
+	for page := 1; ; page++ {
+		var batch []giteaHook
+		_, err := gitea.Do(ctx, "GET", fmt.Sprintf("%s?page=%d&limit=50", hooksPathOf(target), page), nil, &batch)
+		Expect(err).NotTo(HaveOccurred())
+		if len(batch) == 0 {
+			return hooks
+		}
+		hooks = append(hooks, batch...)
+	}
+}
+
+func hooksPathOf(target string) string {
+	if strings.Contains(target, "/") {
+		return "/repos/" + target + "/hooks"
+	}
+	return "/orgs/" + target + "/hooks"
+}
+
+// hookInGitea is the only hook of target.
+func hookInGitea(target string) giteaHook {
+	hooks := hooksOf(target)
+	Expect(hooks).To(HaveLen(1))
+	return hooks[0]
+}
+
+func createHookInGitea(target, hookURL string, extra map[string]any) int64 {
+	body := map[string]any{"type": "gitea", "active": true, "config": map[string]string{"url": hookURL, "content_type": "json"}}
+	for k, v := range extra {
+		body[k] = v
+	}
+	var h giteaHook
+	_, err := gitea.Do(ctx, "POST", hooksPathOf(target), body, &h)
+	Expect(err).NotTo(HaveOccurred())
+	return h.ID
+}
+
+func newWebhook(ns, name, repository, hookURL string, edit func(*giteav1alpha1.Webhook)) *giteav1alpha1.Webhook {
+	w := &giteav1alpha1.Webhook{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: giteav1alpha1.WebhookSpec{
+			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
+			Type:         "gitea",
+			URL:          hookURL,
+		},
+	}
+	if repository != "" {
+		w.Spec.Repository = ptr.To(repository)
+	}
+	if edit != nil {
+		edit(w)
+	}
+	Expect(k8sClient.Create(ctx, w)).To(Succeed())
+	return w
+}
+
+func getWebhookCR(w *giteav1alpha1.Webhook) *giteav1alpha1.Webhook {
+	got := &giteav1alpha1.Webhook{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(w), got)).To(Succeed())
+	return got
+}
+
+func editWebhook(w *giteav1alpha1.Webhook, edit func(*giteav1alpha1.Webhook)) {
+	got := getWebhookCR(w)
+	edit(got)
+	Expect(k8sClient.Update(ctx, got)).To(Succeed())
+}
+
+func events(names ...giteav1alpha1.WebhookEvent) *[]giteav1alpha1.WebhookEvent { return &names }
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// waitPastCreationOf waits until a resource created now is created later than o: creation times have a
+// resolution of one second, and the Conflict rule gives way to the earlier-created resource.
+func waitPastCreationOf(o client.Object) {
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(o), o)).To(Succeed())
+	created := o.GetCreationTimestamp().Unix()
+	Eventually(func() int64 { return time.Now().Unix() }, eventually, poll).Should(BeNumerically(">", created))
+}
+
+// expectNowhere checks that none of values appears in the status or the events of w.
+func expectNowhere(w *giteav1alpha1.Webhook, values ...string) {
+	status, err := json.Marshal(getWebhookCR(w).Status)
+	Expect(err).NotTo(HaveOccurred())
+	var list eventsv1.EventList
+	Expect(k8sClient.List(ctx, &list, client.InNamespace(w.Namespace))).To(Succeed())
+	for _, v := range values {
+		Expect(string(status)).NotTo(ContainSubstring(v))
+		for _, e := range list.Items {
+			Expect(e.Note).NotTo(ContainSubstring(v))
+		}
+	}
+	remember(values...)
+}
+
+var _ = Describe("Webhook", func() {
+	It("creates the hook, corrects drift at the next sync, applies a spec change at once, and writes nothing when nothing changed", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("hook-create")
+		createSecret(ns, "hook", map[string]string{"authorization": "Bearer create-token-1"})
+		w := newWebhook(ns, "ci", repo, "https://ci.example.com/create", func(w *giteav1alpha1.Webhook) {
+			w.Spec.ContentType = ptr.To("json")
+			w.Spec.Events = events("push", "issues", "pull_request_only")
+			w.Spec.BranchFilter = ptr.To("main")
+			w.Spec.Active = ptr.To(true)
+			w.Spec.AuthorizationHeaderRef = &giteav1alpha1.SecretKeyReference{Name: "hook", Key: "authorization"}
+		})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(conditionOf(w, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
+		got := getWebhookCR(w)
+		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		h := hookInGitea(repo)
+		Expect(got.Status.ID).To(Equal(h.ID))
+		Expect(h.Active).To(BeTrue())
+		Expect(h.BranchFilter).To(Equal("main"))
+		Expect(h.AuthorizationHeader).To(Equal("Bearer create-token-1"))
+		// The groups come back expanded and in no order: compared as sets, they are in sync.
+		Expect(sortedCopy(h.Events)).To(Equal([]string{"issue_assign", "issue_comment", "issue_label",
+			"issue_milestone", "issues", "pull_request", "push"}))
+		Expect(got.Status.AtProvider.HasAuthorizationHeader).To(BeTrue())
+		Expect(got.Status.AtProvider.Repository).To(Equal(repo))
+		expectNowhere(w, "create-token-1")
+
+		// Drift made in Gitea is corrected at the next sync; the events group is sent so that Gitea expands
+		// it the same way again.
+		_, err := gitea.Do(ctx, "PATCH", fmt.Sprintf("/repos/%s/hooks/%d", repo, h.ID), map[string]any{
+			"config": map[string]string{"content_type": "form"}, "events": []string{"create"}, "active": false,
+			"branch_filter": "*", "authorization_header": "Bearer intruder"}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		requestSync(w)
+		h = hookInGitea(repo)
+		Expect(h.Config).To(HaveKeyWithValue("content_type", "json"))
+		Expect(h.Active).To(BeTrue())
+		Expect(h.BranchFilter).To(Equal("main"))
+		Expect(h.AuthorizationHeader).To(Equal("Bearer create-token-1"))
+		Expect(sortedCopy(h.Events)).To(ContainElements("issues", "issue_comment", "pull_request", "push"))
+		Expect(h.Events).NotTo(ContainElement("create"))
+
+		// A spec change is applied at once; the unmanaged fields stay as they are.
+		editWebhook(w, func(w *giteav1alpha1.Webhook) {
+			w.Spec.URL = "https://ci.example.com/moved"
+			w.Spec.BranchFilter = nil
+			w.Spec.Events = events("release")
+		})
+		Eventually(func() string { return hookInGitea(repo).Config["url"] }, eventually, poll).Should(Equal("https://ci.example.com/moved"))
+		h = hookInGitea(repo)
+		Expect(h.ID).To(Equal(got.Status.ID), "a url change edits the hook")
+		Expect(h.Events).To(Equal([]string{"release"}))
+		Expect(h.BranchFilter).To(Equal("main"))
+
+		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		before := writes(ns)
+		for range 3 {
+			requestSync(w)
+		}
+		Expect(writes(ns)).To(Equal(before))
+	})
+
+	It("re-applies the authorization header and replaces the hook for a new secret as soon as their Secrets change, showing neither anywhere", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("hook-secrets")
+		w := newWebhook(ns, "ci", repo, "https://ci.example.com/secrets", func(w *giteav1alpha1.Webhook) {
+			w.Spec.SecretRef = &giteav1alpha1.SecretKeyReference{Name: "signing", Key: "secret"}
+			w.Spec.AuthorizationHeaderRef = &giteav1alpha1.SecretKeyReference{Name: "auth", Key: "header"}
+			w.Spec.Events = events("push", "release")
+		})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/SecretNotFound"))
+		Expect(conditionMessage(w, giteav1alpha1.ConditionReady)).To(MatchRegexp("^Secret (signing|auth) not found in namespace " + ns + "$"))
+		Expect(hooksOf(repo)).To(BeEmpty())
+
+		createSecret(ns, "signing", map[string]string{"secret": "sign-value-1"})
+		createSecret(ns, "auth", map[string]string{"header": "Bearer auth-value-1"})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		first := getWebhookCR(w).Status
+		Expect(first.SecretVersion).NotTo(BeNil())
+		Expect(first.SecretVersion.Name).To(Equal("signing"))
+
+		// The header: edited in place, at once (no sync requested).
+		updateSecret(ns, "auth", map[string]string{"header": "Bearer auth-value-2"})
+		Eventually(func() string { return hookInGitea(repo).AuthorizationHeader }, eventually, poll).Should(Equal("Bearer auth-value-2"))
+		Expect(hookInGitea(repo).ID).To(Equal(first.ID))
+		Expect(hookInGitea(repo).Active).To(BeTrue(), "a hook is created active unless the spec says otherwise")
+
+		// The secret: Gitea cannot change it, so the hook is replaced, its events kept, and only one hook left.
+		updateSecret(ns, "signing", map[string]string{"secret": "sign-value-2"})
+		Eventually(func() int64 { return hookInGitea(repo).ID }, eventually, poll).ShouldNot(Equal(first.ID))
+		h := hookInGitea(repo)
+		Expect(sortedCopy(h.Events)).To(Equal([]string{"push", "release"}))
+		Expect(h.AuthorizationHeader).To(Equal("Bearer auth-value-2"))
+		Eventually(func() int64 { return getWebhookCR(w).Status.ID }, eventually, poll).Should(Equal(h.ID))
+		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		Expect(getWebhookCR(w).Status.SecretVersion.ResourceVersion).NotTo(Equal(first.SecretVersion.ResourceVersion))
+
+		expectNowhere(w, "sign-value-1", "sign-value-2", "auth-value-1", "auth-value-2")
+	})
+
+	It("adopts the one existing hook with its type and url, and refuses to guess between several", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("hook-adopt")
+		id := createHookInGitea(repo, "https://ci.example.com/adopt", map[string]any{"events": []string{"push"}})
+		createHookInGitea(repo, "https://other.example.com/adopt", nil)
+		w := newWebhook(ns, "ci", repo, "https://ci.example.com/adopt", func(w *giteav1alpha1.Webhook) {
+			w.Spec.Events = events("push", "create")
+		})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		got := getWebhookCR(w)
+		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(got.Status.ID).To(Equal(id))
+		Expect(hooksOf(repo)).To(HaveLen(2), "no duplicate")
+		Expect(eventReasonsOf(w)).To(ContainElement("Adopted"))
+
+		twice := createAdminRepoInGitea("hook-ambiguous")
+		a := createHookInGitea(twice, "https://ci.example.com/twice", nil)
+		b := createHookInGitea(twice, "https://ci.example.com/twice", nil)
+		amb := newWebhook(ns, "twice", twice, "https://ci.example.com/twice", nil)
+		Eventually(conditionOf(amb, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(amb, giteav1alpha1.ConditionReady)).To(ContainSubstring(fmt.Sprintf("ids %d, %d", a, b)))
+		Expect(hooksOf(twice)).To(HaveLen(2))
+	})
+
+	It("after a crash between create and status write, counts the hook as created, not adopted, and deletes it", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("hook-crash")
+		createHookInGitea(repo, "https://ci.example.com/crash", nil)
+		w := newWebhook(ns, "ci", repo, "https://ci.example.com/crash", func(w *giteav1alpha1.Webhook) {
+			w.Annotations = map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"}
+		})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(getWebhookCR(w).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		Expect(hooksOf(repo)).To(HaveLen(1))
+
+		Expect(k8sClient.Delete(ctx, w)).To(Succeed())
+		Eventually(gone(w), eventually, poll).Should(BeTrue())
+		Expect(hooksOf(repo)).To(BeEmpty())
+	})
+
+	It("with ObserveOnly reports an absent hook NotFound without creating it, and drift without correcting it", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("hook-observe")
+		w := newWebhook(ns, "watch", repo, "https://ci.example.com/observe", func(w *giteav1alpha1.Webhook) {
+			w.Spec.ManagementPolicy = giteav1alpha1.ManagementObserveOnly
+			w.Spec.ContentType = ptr.To("form")
+			w.Spec.Events = events("issues")
+		})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(hooksOf(repo)).To(BeEmpty())
+
+		createHookInGitea(repo, "https://ci.example.com/observe", map[string]any{"events": []string{"issues"}})
+		requestSync(w)
+		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
+		Expect(conditionOf(w, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
+		Expect(getWebhookCR(w).Status.Drift).To(Equal([]string{"contentType"}), "the events match as sets")
+		Expect(conditionMessage(w, giteav1alpha1.ConditionSynced)).To(HavePrefix("Gitea differs from the spec in contentType;"))
+		Expect(hookInGitea(repo).Config).To(HaveKeyWithValue("content_type", "json"))
+
+		Expect(k8sClient.Delete(ctx, w)).To(Succeed())
+		Eventually(gone(w), eventually, poll).Should(BeTrue())
+		Expect(hooksOf(repo)).To(HaveLen(1), "ObserveOnly never deletes")
+	})
+
+	It("honours deletionPolicy Delete for an adopted hook and Orphan for a created one, and never hangs on one already gone", func() {
+		ns := readyProvider()
+		repo := createAdminRepoInGitea("hook-delete")
+		createHookInGitea(repo, "https://ci.example.com/del", nil)
+		del := newWebhook(ns, "del", repo, "https://ci.example.com/del", func(w *giteav1alpha1.Webhook) {
+			w.Spec.DeletionPolicy = giteav1alpha1.DeletionDelete
+		})
+		orphan := newWebhook(ns, "orphan", repo, "https://ci.example.com/orphan", func(w *giteav1alpha1.Webhook) {
+			w.Spec.DeletionPolicy = giteav1alpha1.DeletionOrphan
+		})
+		vanished := newWebhook(ns, "vanished", repo, "https://ci.example.com/vanished", nil)
+		for _, w := range []*giteav1alpha1.Webhook{del, orphan, vanished} {
+			Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		}
+		_, err := gitea.Do(ctx, "DELETE", fmt.Sprintf("/repos/%s/hooks/%d", repo, getWebhookCR(vanished).Status.ID), nil, nil)
+		Expect(err).NotTo(HaveOccurred())
+
+		for _, w := range []*giteav1alpha1.Webhook{del, orphan, vanished} {
+			Expect(k8sClient.Delete(ctx, w)).To(Succeed())
+			Eventually(gone(w), eventually, poll).Should(BeTrue())
+		}
+		h := hookInGitea(repo)
+		Expect(h.Config).To(HaveKeyWithValue("url", "https://ci.example.com/orphan"))
+	})
+
+	It("gives Conflict to the later of two resources claiming one hook, and names a missing repository", func() {
+		repo := createAdminRepoInGitea("hook-twice")
+		first := newWebhook(readyProvider(), "ci", repo, "https://ci.example.com/twice", nil)
+		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		ns := readyProvider()
+		waitPastCreationOf(first)
+		second := newWebhook(ns, "ci", repo, "https://ci.example.com/twice", nil)
+		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/ci"))
+		Expect(hooksOf(repo)).To(HaveLen(1))
+
+		missing := newWebhook(ns, "missing", "nobody/nothing", "https://ci.example.com/missing", nil)
+		Eventually(conditionOf(missing, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(conditionMessage(missing, giteav1alpha1.ConditionReady)).To(Equal("the repository nobody/nothing does not exist in Gitea"))
+	})
+
+	It("hooks an organization named by organizationRef once it is Ready, and replaces the hook when its type changes", func() {
+		ns := readyProvider()
+		w := newWebhook(ns, "org-hook", "", "https://chat.example.com/org", func(w *giteav1alpha1.Webhook) {
+			w.Spec.OrganizationRef = &giteav1alpha1.LocalObjectReference{Name: "acme"}
+		})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/DependencyNotReady"))
+		Expect(conditionMessage(w, giteav1alpha1.ConditionReady)).To(Equal("Organization acme does not exist"))
+
+		newOrg(ns, "acme", "acme-hooked", nil)
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(getWebhookCR(w).Status.AtProvider.Organization).To(Equal("acme-hooked"))
+		id := hookInGitea("acme-hooked").ID
+
+		editWebhook(w, func(w *giteav1alpha1.Webhook) {
+			w.Spec.Type = "slack"
+			w.Spec.Slack = &giteav1alpha1.SlackWebhook{Channel: "#builds", Username: "gitea"}
+		})
+		Eventually(func() string { return hookInGitea("acme-hooked").Type }, eventually, poll).Should(Equal("slack"))
+		h := hookInGitea("acme-hooked")
+		Expect(h.ID).NotTo(Equal(id))
+		Expect(h.Config).To(HaveKeyWithValue("channel", "#builds"))
+		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+
+		// The hook goes with its resource, before the organization (which Gitea deletes with its hooks anyway).
+		Expect(k8sClient.Delete(ctx, w)).To(Succeed())
+		Eventually(gone(w), eventually, poll).Should(BeTrue())
+		Expect(hooksOf("acme-hooked")).To(BeEmpty())
+	})
+})

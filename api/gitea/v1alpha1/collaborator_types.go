@@ -23,8 +23,7 @@ import (
 // CollaboratorSpec declares a user's collaboration on a Gitea repository.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.repository) != has(self.repositoryRef)",message="exactly one of repository and repositoryRef must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && (!has(self.repository) || self.repository == oldSelf.repository)",message="repository is immutable: a collaboration cannot move to another repository"
-// +kubebuilder:validation:XValidation:rule="has(self.repositoryRef) == has(oldSelf.repositoryRef) && (!has(self.repositoryRef) || self.repositoryRef.name == oldSelf.repositoryRef.name)",message="repositoryRef is immutable: a collaboration cannot move to another repository"
+// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && (!has(self.repository) || self.repository == oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef) && (!has(self.repositoryRef) || self.repositoryRef.name == oldSelf.repositoryRef.name)",message="repository and repositoryRef are immutable: a collaboration cannot move to another repository"
 type CollaboratorSpec struct {
 	ResourceSpec `json:",inline"`
 

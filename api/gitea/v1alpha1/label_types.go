@@ -24,8 +24,7 @@ import (
 // only in repositories with the issues or pull-requests unit enabled.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.repository) != has(self.repositoryRef)",message="exactly one of repository and repositoryRef must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && (!has(self.repository) || self.repository == oldSelf.repository)",message="repository is immutable: a label cannot move to another repository"
-// +kubebuilder:validation:XValidation:rule="has(self.repositoryRef) == has(oldSelf.repositoryRef) && (!has(self.repositoryRef) || self.repositoryRef.name == oldSelf.repositoryRef.name)",message="repositoryRef is immutable: a label cannot move to another repository"
+// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && (!has(self.repository) || self.repository == oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef) && (!has(self.repositoryRef) || self.repositoryRef.name == oldSelf.repositoryRef.name)",message="repository and repositoryRef are immutable: a label cannot move to another repository"
 type LabelSpec struct {
 	ResourceSpec `json:",inline"`
 

@@ -23,8 +23,7 @@ import (
 // RepositorySpec declares a Gitea repository. Only the fields set are managed.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.owner) != has(self.organizationRef)",message="exactly one of owner and organizationRef must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner)",message="owner is immutable: a repository cannot move to another owner"
-// +kubebuilder:validation:XValidation:rule="has(self.organizationRef) == has(oldSelf.organizationRef) && (!has(self.organizationRef) || self.organizationRef.name == oldSelf.organizationRef.name)",message="organizationRef is immutable: a repository cannot move to another owner"
+// +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner) && has(self.organizationRef) == has(oldSelf.organizationRef) && (!has(self.organizationRef) || self.organizationRef.name == oldSelf.organizationRef.name)",message="owner and organizationRef are immutable: a repository cannot move to another owner"
 // +kubebuilder:validation:XValidation:rule="!has(self.gitignores) && !has(self.license) && !has(self.readme) || (has(self.autoInit) && self.autoInit)",message="gitignores, license and readme need autoInit: true"
 // +kubebuilder:validation:XValidation:rule="has(self.autoInit) == has(oldSelf.autoInit) && (!has(self.autoInit) || self.autoInit == oldSelf.autoInit) && has(self.gitignores) == has(oldSelf.gitignores) && (!has(self.gitignores) || self.gitignores == oldSelf.gitignores) && has(self.license) == has(oldSelf.license) && (!has(self.license) || self.license == oldSelf.license) && has(self.readme) == has(oldSelf.readme) && (!has(self.readme) || self.readme == oldSelf.readme)",message="autoInit, gitignores, license and readme are used only when the repository is created: they cannot change"
 type RepositorySpec struct {

@@ -197,4 +197,3 @@ func notFoundIsGone(err error) error {
 	}
 	return err
 }
-

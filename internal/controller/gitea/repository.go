@@ -73,11 +73,12 @@ func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repos
 	if err != nil && !giteaclient.IsNotFound(err) {
 		return Observation{}, err
 	}
-	// Gitea redirects an old name to the repository renamed from it: that is ours only by id.
+	// Gitea redirects an old name to the repository renamed from it, and the new name of a rename may be
+	// another repository's: once the status has an id, what has another id is ours only if ours is gone.
 	if repo != nil && !strings.EqualFold(repo.Name, r.Spec.Name) && repo.ID != r.Status.ID {
 		repo = nil
 	}
-	if repo == nil && r.Status.ID != 0 {
+	if r.Status.ID != 0 && (repo == nil || repo.ID != r.Status.ID) {
 		byID, resp, err := c.SDK.GetRepoByID(r.Status.ID)
 		if err = giteaclient.Wrap(resp, err); err != nil && !giteaclient.IsNotFound(err) {
 			return Observation{}, err
@@ -102,7 +103,10 @@ func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repos
 
 func getRepo(c *Conn, owner, name string) (*sdk.Repository, error) {
 	repo, resp, err := c.SDK.GetRepo(owner, name)
-	return repo, giteaclient.Wrap(resp, err)
+	if err != nil {
+		return nil, giteaclient.Wrap(resp, err) // the SDK answers a 404 with an empty repository
+	}
+	return repo, nil
 }
 
 func repositoryObservation(repo *sdk.Repository) giteav1alpha1.RepositoryObservation {
@@ -180,7 +184,8 @@ func repositoryChanges(r *giteav1alpha1.Repository, repo *sdk.Repository) (sdk.E
 		flag("allowRebaseExplicit", s.AllowRebaseExplicit, repo.AllowRebaseMerge, &opt.AllowRebaseMerge)
 		flag("allowSquashMerge", s.AllowSquashMerge, repo.AllowSquash, &opt.AllowSquash)
 		flag("allowFastForwardOnlyMerge", s.AllowFastForwardOnlyMerge, repo.AllowFastForwardOnlyMerge, &opt.AllowFastForwardOnlyMerge)
-		flag("defaultDeleteBranchAfterMerge", s.DefaultDeleteBranchAfterMerge, repo.DefaultDeleteBranchAfterMerge, &opt.DefaultDeleteBranchAfterMerge)
+		flag("defaultDeleteBranchAfterMerge", s.DefaultDeleteBranchAfterMerge, repo.DefaultDeleteBranchAfterMerge,
+			&opt.DefaultDeleteBranchAfterMerge)
 		if s.DefaultMergeStyle != nil && *s.DefaultMergeStyle != string(repo.DefaultMergeStyle) {
 			style := sdk.MergeStyle(*s.DefaultMergeStyle)
 			opt.DefaultMergeStyle = &style

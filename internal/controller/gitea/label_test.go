@@ -22,6 +22,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -159,5 +160,31 @@ var _ = Describe("Label", func() {
 		Eventually(conditionOf(missing, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
 		Expect(conditionMessage(missing, giteav1alpha1.ConditionReady)).To(ContainSubstring(testOrg + "/no-such-repo"))
 		deleteCR(missing)
+	})
+
+	It("deletes an Organization, its Repository and their Label when the provider, its Secret and all of them go at once", func() {
+		ns := readyProvider()
+		o := newOrg(ns, "team", "all-at-once", nil)
+		r := newRepo(ns, "app", "", "app", func(r *giteav1alpha1.Repository) {
+			r.Spec.Owner = nil
+			r.Spec.OrganizationRef = &giteav1alpha1.LocalObjectReference{Name: "team"}
+		})
+		l := newLabel(ns, "bug", "bug", func(l *giteav1alpha1.Label) {
+			l.Spec.Repository = nil
+			l.Spec.RepositoryRef = &giteav1alpha1.LocalObjectReference{Name: "app"}
+		})
+		Eventually(conditionOf(l, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+
+		p := &giteav1alpha1.GiteaProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gitea"}}
+		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
+		Expect(k8sClient.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns))).To(Succeed())
+		for _, obj := range []client.Object{o, r, l} {
+			Expect(k8sClient.Delete(ctx, obj)).To(Succeed())
+		}
+		for _, obj := range []client.Object{o, r, l, p} {
+			Eventually(gone(obj), eventually, poll).Should(BeTrue())
+		}
+		_, ok := orgInGitea("all-at-once")
+		Expect(ok).To(BeFalse())
 	})
 })

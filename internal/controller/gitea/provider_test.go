@@ -323,7 +323,11 @@ func expectNoCredentialLeaked() {
 	for _, p := range providers.Items {
 		places = append(places, fmt.Sprintf("%+v", p.Status))
 	}
-	Expect(secretsSeen).NotTo(BeEmpty())
+	suite, _ := GinkgoConfiguration()
+	if len(suite.FocusStrings)+len(suite.FocusFiles) > 0 && len(secretsSeen) == 0 {
+		return // a focused run that used no credential has nothing to check
+	}
+	Expect(secretsSeen).NotTo(BeEmpty(), "the suite's provider specs hand credentials out")
 	for _, secret := range secretsSeen {
 		for _, form := range []string{secret, base64.StdEncoding.EncodeToString([]byte(secret))} {
 			for _, place := range places {

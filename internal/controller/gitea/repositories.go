@@ -58,6 +58,12 @@ func repositoryDependencies(ref *giteav1alpha1.LocalObjectReference) []Dependenc
 	return []Dependency{{Kind: kindRepository, Name: ref.Name}}
 }
 
+// splitRepository is the owner and the name of "owner/name".
+func splitRepository(fullName string) (owner, name string) {
+	owner, name, _ = strings.Cut(fullName, "/")
+	return owner, name
+}
+
 // repoPath is the API path of a repository ("owner/name").
 func repoPath(fullName string) string {
 	owner, name, _ := strings.Cut(fullName, "/")

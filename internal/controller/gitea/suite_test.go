@@ -85,6 +85,11 @@ var _ = BeforeSuite(func() {
 	testEnv.ErrorIfCRDPathMissing = true
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
+	// Stopped after AfterSuite, whatever its checks found, so no API server outlives the suite.
+	DeferCleanup(func() {
+		cancel()
+		Expect(testEnv.Stop()).To(Succeed())
+	})
 
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
@@ -119,12 +124,6 @@ var _ = BeforeSuite(func() {
 var _ = AfterSuite(func() {
 	if k8sClient != nil {
 		expectNoCredentialLeaked()
-	}
-	if cancel != nil {
-		cancel()
-	}
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
 

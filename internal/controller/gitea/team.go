@@ -233,7 +233,7 @@ func permissionDiffers(want *string, team *sdk.Team, unitsManaged bool) bool {
 	}
 	granted := 0
 	for _, access := range team.UnitsMap {
-		if access == "none" {
+		if access == accessNone {
 			continue
 		}
 		if access != *want {
@@ -378,7 +378,7 @@ func sameUnits(want, got map[string]string) bool {
 	granted := func(m map[string]string) map[string]string {
 		out := map[string]string{}
 		for unit, access := range m {
-			if access != "none" {
+			if access != accessNone {
 				out[unit] = access
 			}
 		}

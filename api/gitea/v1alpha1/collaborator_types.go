@@ -1,0 +1,117 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CollaboratorSpec declares a user's collaboration on a Gitea repository.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.repository) != has(self.repositoryRef)",message="exactly one of repository and repositoryRef must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && (!has(self.repository) || self.repository == oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef) && (!has(self.repositoryRef) || self.repositoryRef.name == oldSelf.repositoryRef.name)",message="repository and repositoryRef are immutable: a collaboration cannot move to another repository"
+type CollaboratorSpec struct {
+	ResourceSpec `json:",inline"`
+
+	// repository is the repository as "owner/name". Immutable; after a rename in Gitea it must be recreated
+	// with the new name (repositoryRef follows renames).
+	// +optional
+	// +kubebuilder:validation:MaxLength=141
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[^/]+/[^/]+$')",message="repository must be \"owner/name\""
+	Repository *string `json:"repository,omitempty"`
+
+	// repositoryRef names the Repository resource, in this namespace; the collaboration waits until it is
+	// Ready. Immutable.
+	// +optional
+	RepositoryRef *LocalObjectReference `json:"repositoryRef,omitempty"`
+
+	// username of the collaborator. Immutable.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*$') && !self.matches('[-._]{2,}|[-._]$')",message="username must be a Gitea user name: letters, digits, '-', '_' and '.', starting with a letter or digit"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="username is immutable: declare another Collaborator for another user"
+	Username string `json:"username"`
+
+	// permission the user must have at least: read, write or admin. Gitea reports only the effective
+	// permission (team grants and site admin included): the collaboration is granted when the user is no
+	// collaborator or has less, and left alone when the user has as much or more. Unset: a collaborator
+	// with Gitea's default (write).
+	// +optional
+	// +kubebuilder:validation:Enum=read;write;admin
+	Permission *string `json:"permission,omitempty"`
+}
+
+// CollaboratorObservation is the collaboration as Gitea has it.
+type CollaboratorObservation struct {
+	// repository as "owner/name".
+	Repository string `json:"repository,omitempty"`
+	Username   string `json:"username,omitempty"`
+	// permission is the user's effective permission on the repository (none, read, write, admin or
+	// owner), team grants and site admin included.
+	Permission string `json:"permission,omitempty"`
+}
+
+// CollaboratorStatus is what the operator found.
+type CollaboratorStatus struct {
+	ResourceStatus `json:",inline"`
+
+	// atProvider is the collaboration as Gitea has it.
+	// +optional
+	AtProvider CollaboratorObservation `json:"atProvider,omitempty"`
+}
+
+// Collaborator is a user's collaboration on a Gitea repository.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=gitea,shortName=giteacollab
+// +kubebuilder:printcolumn:name="Repository",type=string,JSONPath=`.status.atProvider.repository`
+// +kubebuilder:printcolumn:name="Username",type=string,JSONPath=`.spec.username`
+// +kubebuilder:printcolumn:name="Permission",type=string,JSONPath=`.status.atProvider.permission`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Collaborator struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec CollaboratorSpec `json:"spec"`
+
+	// +optional
+	Status CollaboratorStatus `json:"status,omitempty"`
+}
+
+// CollaboratorList is a list of Collaborators.
+//
+// +kubebuilder:object:root=true
+type CollaboratorList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Collaborator `json:"items"`
+}
+
+// ManagedSpec is the common part of the spec.
+func (c *Collaborator) ManagedSpec() *ResourceSpec { return &c.Spec.ResourceSpec }
+
+// ManagedStatus is the common part of the status.
+func (c *Collaborator) ManagedStatus() *ResourceStatus { return &c.Status.ResourceStatus }
+
+func init() {
+	knownTypes = append(knownTypes, &Collaborator{}, &CollaboratorList{})
+}

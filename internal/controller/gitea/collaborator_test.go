@@ -1,0 +1,187 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gitea
+
+import (
+	"net/http"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+)
+
+// collabRepo is the repository of the tests that name theirs by string.
+const collabRepo = testOrg + "/collabs"
+
+const collabPassword = "Passw0rd-long!"
+
+func ensureCollabRepo() {
+	ensureTestOrg()
+	ensureInGitea("/repos/"+collabRepo, "/orgs/"+testOrg+"/repos", map[string]any{"name": "collabs"})
+}
+
+func ensureUser(name string, admin bool) {
+	if giteaStatus("/users/"+name, nil) == http.StatusNotFound {
+		Expect(gitea.CreateUser(ctx, name, collabPassword, admin)).To(Succeed())
+	}
+}
+
+func collaboratorCR(ns, name, username string) *giteav1alpha1.Collaborator {
+	return &giteav1alpha1.Collaborator{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: giteav1alpha1.CollaboratorSpec{
+			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
+			Repository:   ptr.To(collabRepo),
+			Username:     username,
+			Permission:   ptr.To("write"),
+		},
+	}
+}
+
+func newCollaborator(ns, name, username string, edit func(*giteav1alpha1.Collaborator)) *giteav1alpha1.Collaborator {
+	c := collaboratorCR(ns, name, username)
+	if edit != nil {
+		edit(c)
+	}
+	Expect(k8sClient.Create(ctx, c)).To(Succeed())
+	return c
+}
+
+func getCollaboratorCR(c *giteav1alpha1.Collaborator) *giteav1alpha1.Collaborator {
+	got := &giteav1alpha1.Collaborator{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(c), got)).To(Succeed())
+	return got
+}
+
+func isCollaboratorInGitea(repo, user string) bool {
+	return giteaStatus("/repos/"+repo+"/collaborators/"+user, nil) == http.StatusOK
+}
+
+func addCollaboratorInGitea(repo, user, permission string) {
+	_, err := gitea.Do(ctx, http.MethodPut, "/repos/"+repo+"/collaborators/"+user, map[string]any{"permission": permission}, nil)
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// collaborationInGitea is a user's permission on repo as Gitea reports it: the effective one, which for a
+// user with no team and no site admin is the collaboration's.
+func collaborationInGitea(repo, user string) string {
+	var perm struct{ Permission string }
+	_, err := gitea.Do(ctx, http.MethodGet, "/repos/"+repo+"/collaborators/"+user+"/permission", nil, &perm)
+	Expect(err).NotTo(HaveOccurred())
+	return perm.Permission
+}
+
+var collaboratorFixture = repoKindFixture{
+	prepare: func(key string) {
+		ensureCollabRepo()
+		ensureUser("collab-"+key, false)
+	},
+	newCR:         func(ns, key string) client.Object { return collaboratorCR(ns, key, "collab-"+key) },
+	drift:         []string{"permission"},
+	createInGitea: func(key string) { addCollaboratorInGitea(collabRepo, "collab-"+key, "read") },
+	deleteInGitea: func(key string) {
+		_, err := gitea.Do(ctx, http.MethodDelete, "/repos/"+collabRepo+"/collaborators/collab-"+key, nil, nil)
+		Expect(err).NotTo(HaveOccurred())
+	},
+	count: func(key string) int {
+		if isCollaboratorInGitea(collabRepo, "collab-"+key) {
+			return 1
+		}
+		return 0
+	},
+}
+
+var _ = Describe("Collaborator", func() {
+	itBehavesAsAManagedKind(collaboratorFixture)
+
+	It("waits for its repositoryRef, adds the collaborator, raises a permission below the spec's at the next sync, and writes nothing when nothing changed", func() {
+		ns := readyProvider()
+		ensureTestOrg()
+		ensureUser("collab-dev", false)
+		c := newCollaborator(ns, "dev", "collab-dev", func(c *giteav1alpha1.Collaborator) {
+			c.Spec.Repository = nil
+			c.Spec.RepositoryRef = &giteav1alpha1.LocalObjectReference{Name: "app"}
+		})
+		Eventually(conditionOf(c, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/DependencyNotReady"))
+		newRepo(ns, "app", testOrg, "collab-ref", nil)
+		Eventually(conditionOf(c, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		repo := testOrg + "/collab-ref"
+		Expect(getCollaboratorCR(c).Status.AtProvider.Permission).To(Equal("write"))
+		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("write"))
+
+		// Lowered in Gitea: raised again at the next sync.
+		addCollaboratorInGitea(repo, "collab-dev", "read")
+		requestSync(c)
+		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("write"))
+
+		// A spec change is applied at once.
+		got := getCollaboratorCR(c)
+		got.Spec.Permission = ptr.To("admin")
+		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		Eventually(func() string { return collaborationInGitea(repo, "collab-dev") }, eventually, poll).Should(Equal("admin"))
+
+		// Lowering the spec leaves the higher permission alone: Gitea shows only the effective one.
+		got = getCollaboratorCR(c)
+		got.Spec.Permission = ptr.To("read")
+		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		Eventually(conditionOf(c, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		Expect(getCollaboratorCR(c).Status.AtProvider.Permission).To(Equal("admin"))
+
+		before := writes(ns)
+		for range 3 {
+			requestSync(c)
+		}
+		Expect(writes(ns)).To(Equal(before))
+	})
+
+	It("is in sync when a site admin's effective permission is above the spec's, and never writes for it", func() {
+		ns := readyProvider()
+		ensureCollabRepo()
+		ensureUser("collab-admin", true)
+		addCollaboratorInGitea(collabRepo, "collab-admin", "read")
+		c := newCollaborator(ns, "boss", "collab-admin", nil)
+		Eventually(conditionOf(c, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		// Gitea reports a site admin's permission as the owner's.
+		Expect(getCollaboratorCR(c).Status.AtProvider.Permission).To(Equal("owner"))
+		before := writes(ns)
+		for range 3 {
+			requestSync(c)
+		}
+		Expect(writes(ns)).To(Equal(before))
+	})
+
+	It("names a missing user and a missing repository in its condition", func() {
+		ns := readyProvider()
+		ensureCollabRepo()
+		nobody := newCollaborator(ns, "nobody", "no-such-user", nil)
+		Eventually(conditionOf(nobody, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(conditionMessage(nobody, giteav1alpha1.ConditionReady)).To(ContainSubstring("no-such-user"))
+
+		ensureUser("collab-lost", false)
+		lost := newCollaborator(ns, "lost", "collab-lost", func(c *giteav1alpha1.Collaborator) {
+			c.Spec.Repository = ptr.To(testOrg + "/no-such-repo")
+		})
+		Eventually(conditionOf(lost, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(conditionMessage(lost, giteav1alpha1.ConditionReady)).To(ContainSubstring(testOrg + "/no-such-repo"))
+		deleteCR(nobody)
+		deleteCR(lost)
+	})
+})

@@ -1,0 +1,191 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gitea
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+	"kemper.buzz/nuop/test/utils/giteaserver"
+)
+
+// repoKindFixture is what the behaviours every kind shares (adoption, the create-pending marker,
+// ObserveOnly, deletion policies, conflicts) need to know of one kind. key names the Gitea object of one
+// test, unique in the suite.
+type repoKindFixture struct {
+	// prepare makes what the object needs in Gitea (its repository, its user).
+	prepare func(key string)
+	// newCR is a resource for the object, not yet created, with a managed field that createInGitea
+	// leaves different.
+	newCR func(ns, key string) client.Object
+	// drift is the managed fields where newCR and createInGitea differ.
+	drift []string
+	// createInGitea makes the object straight through Gitea's API.
+	createInGitea func(key string)
+	// deleteInGitea deletes it straight through Gitea's API.
+	deleteInGitea func(key string)
+	// count is how many such objects Gitea has (a duplicate shows as 2).
+	count func(key string) int
+}
+
+// createCR creates o with its common spec edited.
+func createCR(o client.Object, edit func(*giteav1alpha1.ResourceSpec, client.Object)) client.Object {
+	if edit != nil {
+		edit(o.(giteav1alpha1.Managed).ManagedSpec(), o)
+	}
+	Expect(k8sClient.Create(ctx, o)).To(Succeed())
+	return o
+}
+
+func statusOfCR(o client.Object) *giteav1alpha1.ResourceStatus {
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(o), o)).To(Succeed())
+	return o.(giteav1alpha1.Managed).ManagedStatus()
+}
+
+func deleteCR(o client.Object) {
+	Expect(k8sClient.Delete(ctx, o)).To(Succeed())
+	Eventually(gone(o), eventually, poll).Should(BeTrue())
+}
+
+// itBehavesAsAManagedKind declares the shared behaviours of one kind, in the Describe it is called from.
+func itBehavesAsAManagedKind(f repoKindFixture) {
+	It("adopts an existing object without duplicating it, and leaves it when deleted (unset policy)", func() {
+		ns := readyProvider()
+		f.prepare("adopt")
+		f.createInGitea("adopt")
+		o := createCR(f.newCR(ns, "adopt"), nil)
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(statusOfCR(o).Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(eventReasonsOf(o)).To(ContainElement("Adopted"))
+		Expect(f.count("adopt")).To(Equal(1))
+		deleteCR(o)
+		Expect(f.count("adopt")).To(Equal(1), "an adopted object is orphaned by default")
+	})
+
+	It("after a crash between create and status write, counts the object as created, not adopted, and deletes it", func() {
+		ns := readyProvider()
+		f.prepare("crash")
+		f.createInGitea("crash")
+		o := createCR(f.newCR(ns, "crash"), func(_ *giteav1alpha1.ResourceSpec, o client.Object) {
+			o.SetAnnotations(map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"})
+		})
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(statusOfCR(o).Origin).To(Equal(giteav1alpha1.OriginCreated))
+		Expect(f.count("crash")).To(Equal(1))
+		Eventually(func() map[string]string { statusOfCR(o); return o.GetAnnotations() }, eventually, poll).
+			ShouldNot(HaveKey(giteav1alpha1.CreatePendingAnnotation))
+		deleteCR(o)
+		Expect(f.count("crash")).To(Equal(0), "what the resource created is deleted with it")
+	})
+
+	It("with ObserveOnly reports an absent object NotFound without creating it, and drift without correcting it", func() {
+		ns := readyProvider()
+		f.prepare("observe")
+		o := createCR(f.newCR(ns, "observe"), func(s *giteav1alpha1.ResourceSpec, _ client.Object) {
+			s.ManagementPolicy = giteav1alpha1.ManagementObserveOnly
+		})
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(f.count("observe")).To(Equal(0))
+
+		f.createInGitea("observe")
+		before := writes(ns)
+		requestSync(o)
+		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
+		Expect(conditionOf(o, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
+		Expect(statusOfCR(o).Drift).To(Equal(f.drift))
+		requestSync(o)
+		Expect(writes(ns)).To(Equal(before))
+
+		deleteCR(o)
+		Expect(f.count("observe")).To(Equal(1), "ObserveOnly never deletes")
+	})
+
+	It("honours deletionPolicy Delete for an adopted object and Orphan for a created one, and never hangs on one already gone", func() {
+		ns := readyProvider()
+		for _, key := range []string{"del", "orphan", "vanished"} {
+			f.prepare(key)
+		}
+		f.createInGitea("del")
+		del := createCR(f.newCR(ns, "del"), func(s *giteav1alpha1.ResourceSpec, _ client.Object) {
+			s.DeletionPolicy = giteav1alpha1.DeletionDelete
+		})
+		orphan := createCR(f.newCR(ns, "orphan"), func(s *giteav1alpha1.ResourceSpec, _ client.Object) {
+			s.DeletionPolicy = giteav1alpha1.DeletionOrphan
+		})
+		vanished := createCR(f.newCR(ns, "vanished"), nil)
+		for _, o := range []client.Object{del, orphan, vanished} {
+			Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		}
+		f.deleteInGitea("vanished")
+		for _, o := range []client.Object{del, orphan, vanished} {
+			deleteCR(o)
+		}
+		Expect(f.count("del")).To(Equal(0))
+		Expect(f.count("orphan")).To(Equal(1))
+	})
+
+	It("gives Conflict to the later of two resources claiming one object, in any namespace", func() {
+		f.prepare("twice")
+		first := createCR(f.newCR(readyProvider(), "twice"), nil)
+		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		second := createCR(f.newCR(readyProvider(), "twice"), nil)
+		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.GetNamespace() + "/" + first.GetName()))
+		Expect(conditionOf(first, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
+		Expect(f.count("twice")).To(Equal(1))
+	})
+}
+
+// giteaStatus is the HTTP status of an admin GET from Gitea's API (2xx as 200), decoded into out, for
+// existence checks.
+func giteaStatus(path string, out any) int {
+	_, err := gitea.Do(ctx, http.MethodGet, path, nil, out)
+	if se, ok := errors.AsType[*giteaserver.StatusError](err); ok {
+		return se.Code
+	}
+	Expect(err).NotTo(HaveOccurred())
+	return http.StatusOK
+}
+
+// ensureInGitea creates an object through Gitea's API unless get finds it.
+func ensureInGitea(get, create string, body any) {
+	if giteaStatus(get, nil) == http.StatusNotFound {
+		_, err := gitea.Do(ctx, http.MethodPost, create, body, nil)
+		Expect(err).NotTo(HaveOccurred())
+	}
+}
+
+// listInGitea reads every page of a list (the suite's Gitea has pages of 5).
+func listInGitea(path string) []map[string]any {
+	var all []map[string]any
+	for page := 1; ; page++ {
+		var items []map[string]any
+		_, err := gitea.Do(ctx, http.MethodGet, path+"?"+url.Values{"page": {strconv.Itoa(page)}, "limit": {"50"}}.Encode(), nil, &items)
+		Expect(err).NotTo(HaveOccurred())
+		if len(items) == 0 {
+			return all
+		}
+		all = append(all, items...)
+	}
+}

@@ -1,0 +1,266 @@
+/*
+Copyright 2026 The nuop authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gitea
+
+import (
+	"net/http"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+)
+
+// testOrg owns the repositories of the tests.
+const testOrg = "kinds-org"
+
+func ensureTestOrg() {
+	ensureInGitea("/orgs/"+testOrg, "/orgs", map[string]any{"username": testOrg})
+}
+
+func newRepo(ns, name, owner, repoName string, edit func(*giteav1alpha1.Repository)) *giteav1alpha1.Repository {
+	r := &giteav1alpha1.Repository{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: giteav1alpha1.RepositorySpec{
+			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
+			Owner:        ptr.To(owner),
+			Name:         repoName,
+		},
+	}
+	if edit != nil {
+		edit(r)
+	}
+	Expect(k8sClient.Create(ctx, r)).To(Succeed())
+	return r
+}
+
+func getRepoCR(r *giteav1alpha1.Repository) *giteav1alpha1.Repository {
+	got := &giteav1alpha1.Repository{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(r), got)).To(Succeed())
+	return got
+}
+
+func updateRepoCR(r *giteav1alpha1.Repository, edit func(*giteav1alpha1.Repository)) {
+	got := getRepoCR(r)
+	edit(got)
+	Expect(k8sClient.Update(ctx, got)).To(Succeed())
+}
+
+// repoInGitea reads a repository straight from Gitea's API.
+func repoInGitea(fullName string) (map[string]any, bool) {
+	var repo map[string]any
+	code := giteaStatus("/repos/"+fullName, &repo)
+	return repo, code == http.StatusOK
+}
+
+func patchRepoInGitea(fullName string, body map[string]any) {
+	_, err := gitea.Do(ctx, http.MethodPatch, "/repos/"+fullName, body, nil)
+	Expect(err).NotTo(HaveOccurred())
+}
+
+var repositoryFixture = repoKindFixture{
+	prepare: func(string) { ensureTestOrg() },
+	newCR: func(ns, key string) client.Object {
+		return &giteav1alpha1.Repository{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: key},
+			Spec: giteav1alpha1.RepositorySpec{
+				ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
+				Owner:        ptr.To(testOrg),
+				Name:         "repo-" + key,
+				Description:  ptr.To("managed"),
+			},
+		}
+	},
+	drift: []string{"description"},
+	createInGitea: func(key string) {
+		_, err := gitea.Do(ctx, http.MethodPost, "/orgs/"+testOrg+"/repos", map[string]any{"name": "repo-" + key, "description": "made by hand"}, nil)
+		Expect(err).NotTo(HaveOccurred())
+	},
+	deleteInGitea: func(key string) {
+		_, err := gitea.Do(ctx, http.MethodDelete, "/repos/"+testOrg+"/repo-"+key, nil, nil)
+		Expect(err).NotTo(HaveOccurred())
+	},
+	count: func(key string) int {
+		n := 0
+		for _, r := range listInGitea("/orgs/" + testOrg + "/repos") {
+			if r["name"] == "repo-"+key {
+				n++
+			}
+		}
+		return n
+	},
+}
+
+var _ = Describe("Repository", func() {
+	itBehavesAsAManagedKind(repositoryFixture)
+
+	It("creates the repository, corrects drift at the next sync, applies a spec change at once, and writes nothing when nothing changed", func() {
+		ns := readyProvider()
+		ensureTestOrg()
+		r := newRepo(ns, "app", testOrg, "app-create", func(r *giteav1alpha1.Repository) {
+			r.Spec.Description = ptr.To("the app")
+			r.Spec.Private = ptr.To(true)
+			r.Spec.Topics = &[]string{"go", "kubernetes"}
+			r.Spec.HasWiki = ptr.To(false)
+			r.Spec.AllowSquashMerge = ptr.To(false)
+			r.Spec.DefaultMergeStyle = ptr.To("rebase")
+			r.Spec.DefaultDeleteBranchAfterMerge = ptr.To(true)
+			r.Spec.AutoInit = ptr.To(true)
+			r.Spec.DefaultBranch = ptr.To("trunk")
+			r.Spec.Website = ptr.To("https://app.example.com")
+		})
+		Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(conditionOf(r, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
+		got := getRepoCR(r)
+		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		owner, name := got.GiteaFullName()
+		Expect(owner + "/" + name).To(Equal(testOrg + "/app-create"))
+		Expect(got.Status.AtProvider.DefaultBranch).To(Equal("trunk"))
+		repo, ok := repoInGitea(testOrg + "/app-create")
+		Expect(ok).To(BeTrue())
+		Expect(repo).To(HaveKeyWithValue("private", true))
+		Expect(repo).To(HaveKeyWithValue("website", "https://app.example.com"))
+		Expect(repo).To(HaveKeyWithValue("has_wiki", false))
+		Expect(repo).To(HaveKeyWithValue("default_merge_style", "rebase"))
+		Expect(repo).To(HaveKeyWithValue("topics", ConsistOf("go", "kubernetes")))
+
+		// Drift made in Gitea is corrected at the next sync; what the spec leaves alone stays.
+		patchRepoInGitea(testOrg+"/app-create", map[string]any{"description": "hacked", "has_wiki": true,
+			"allow_squash_merge": true, "has_projects": false})
+		_, err := gitea.Do(ctx, http.MethodPut, "/repos/"+testOrg+"/app-create/topics", map[string]any{"topics": []string{"hacked"}}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		requestSync(r)
+		repo, _ = repoInGitea(testOrg + "/app-create")
+		Expect(repo).To(HaveKeyWithValue("description", "the app"))
+		Expect(repo).To(HaveKeyWithValue("has_wiki", false))
+		Expect(repo).To(HaveKeyWithValue("allow_squash_merge", false))
+		Expect(repo).To(HaveKeyWithValue("has_projects", false))
+		Expect(repo).To(HaveKeyWithValue("topics", ConsistOf("go", "kubernetes")))
+
+		// A spec change is applied at once.
+		updateRepoCR(r, func(r *giteav1alpha1.Repository) { r.Spec.Topics = &[]string{} })
+		Eventually(func() int {
+			repo, _ := repoInGitea(testOrg + "/app-create")
+			topics, _ := repo["topics"].([]any)
+			return len(topics)
+		}, eventually, poll).Should(BeZero())
+
+		// Three syncs with nothing changed: not one write.
+		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		before := writes(ns)
+		for range 3 {
+			requestSync(r)
+		}
+		Expect(writes(ns)).To(Equal(before))
+	})
+
+	It("creates repositories for the provider's own login and, as site admin, for another user", func() {
+		ns := readyProvider()
+		Expect(gitea.CreateUser(ctx, "repo-owner", "Passw0rd-long!", false)).To(Succeed())
+		mine := newRepo(ns, "mine", gitea.AdminUser, "mine", nil)
+		theirs := newRepo(ns, "theirs", "repo-owner", "theirs", nil)
+		for _, r := range []*giteav1alpha1.Repository{mine, theirs} {
+			Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		}
+		repo, ok := repoInGitea("repo-owner/theirs")
+		Expect(ok).To(BeTrue())
+		Expect(repo).To(HaveKeyWithValue("owner", HaveKeyWithValue("login", "repo-owner")))
+		_, ok = repoInGitea(gitea.AdminUser + "/mine")
+		Expect(ok).To(BeTrue())
+	})
+
+	It("names a missing owner in its condition", func() {
+		ns := readyProvider()
+		r := newRepo(ns, "orphaned", "nobody-here", "x", nil)
+		Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(conditionMessage(r, giteav1alpha1.ConditionReady)).To(ContainSubstring("nobody-here"))
+	})
+
+	It("waits for its organizationRef (DependencyNotReady), is created as soon as the Organization is Ready, and follows its rename", func() {
+		ns := readyProvider()
+		r := newRepo(ns, "svc", "", "svc", func(r *giteav1alpha1.Repository) {
+			r.Spec.Owner = nil
+			r.Spec.OrganizationRef = &giteav1alpha1.LocalObjectReference{Name: "team"}
+		})
+		Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/DependencyNotReady"))
+		Expect(conditionMessage(r, giteav1alpha1.ConditionReady)).To(ContainSubstring("Organization team"))
+		o := newOrg(ns, "team", "repo-ref-org", nil)
+		Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		_, ok := repoInGitea("repo-ref-org/svc")
+		Expect(ok).To(BeTrue())
+
+		got := getOrgCR(o)
+		got.Spec.Username = "repo-ref-org2"
+		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		Eventually(func() string { return getRepoCR(r).Status.AtProvider.Owner }, eventually, poll).Should(Equal("repo-ref-org2"))
+		Expect(conditionOf(r, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
+	})
+
+	It("renames the repository when its name changes, keeping its id; a taken name is a Conflict", func() {
+		ns := readyProvider()
+		ensureTestOrg()
+		ensureInGitea("/repos/"+testOrg+"/rename-taken", "/orgs/"+testOrg+"/repos", map[string]any{"name": "rename-taken"})
+		r := newRepo(ns, "app", testOrg, "rename-old", nil)
+		Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		id := getRepoCR(r).Status.ID
+		updateRepoCR(r, func(r *giteav1alpha1.Repository) { r.Spec.Name = "rename-new" })
+		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		Expect(getRepoCR(r).Status.ID).To(Equal(id))
+		repo, ok := repoInGitea(testOrg + "/rename-new")
+		Expect(ok).To(BeTrue())
+		Expect(repo).To(HaveKeyWithValue("id", BeNumerically("==", id)))
+
+		updateRepoCR(r, func(r *giteav1alpha1.Repository) { r.Spec.Name = "rename-taken" })
+		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(getRepoCR(r).Status.AtProvider.Name).To(Equal("rename-new"))
+	})
+
+	It("unarchives before other changes and archives after them; a default branch that does not exist is refused", func() {
+		ns := readyProvider()
+		ensureTestOrg()
+		r := newRepo(ns, "app", testOrg, "archive-me", func(r *giteav1alpha1.Repository) {
+			r.Spec.AutoInit = ptr.To(true)
+			r.Spec.Archived = ptr.To(true)
+			r.Spec.Topics = &[]string{"old"}
+		})
+		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		repo, _ := repoInGitea(testOrg + "/archive-me")
+		Expect(repo).To(HaveKeyWithValue("archived", true))
+		Expect(repo).To(HaveKeyWithValue("topics", ConsistOf("old")))
+
+		updateRepoCR(r, func(r *giteav1alpha1.Repository) {
+			r.Spec.Archived = ptr.To(false)
+			r.Spec.Topics = &[]string{"new"}
+			r.Spec.Description = ptr.To("back in use")
+		})
+		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		repo, _ = repoInGitea(testOrg + "/archive-me")
+		Expect(repo).To(HaveKeyWithValue("archived", false))
+		Expect(repo).To(HaveKeyWithValue("topics", ConsistOf("new")))
+		Expect(repo).To(HaveKeyWithValue("description", "back in use"))
+
+		updateRepoCR(r, func(r *giteav1alpha1.Repository) { r.Spec.DefaultBranch = ptr.To("no-such-branch") })
+		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/InvalidSpec"))
+		Expect(conditionMessage(r, giteav1alpha1.ConditionSynced)).To(ContainSubstring("no-such-branch"))
+		Expect(meta.IsStatusConditionTrue(getRepoCR(r).Status.Conditions, giteav1alpha1.ConditionReady)).To(BeTrue(),
+			"the repository exists; only its sync failed")
+	})
+})

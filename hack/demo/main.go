@@ -20,8 +20,9 @@ limitations under the License.
 // scripts, against it; config/samples and the examples' objects applied. Then a git repository served on
 // loopback, a NuOperator whose source it is, and that NuOperator's managed operator as a process fetching
 // in-process (the control plane has no kubelet to run its Deployment). Then a real Gitea on loopback
-// (test/utils/giteaserver, started alongside the control plane) and a GiteaProvider connecting to it with
-// its admin's token. It shows the scripts working and the provider Ready, prints what to look at, and stops
+// (test/utils/giteaserver, started alongside the control plane), a GiteaProvider connecting to it with
+// its admin's token, and an Organization, Team, Repository, BranchProtection, Label and Webhook made through
+// it. It shows the scripts working and the Gitea resources Ready, prints what to look at, and stops
 // everything on Ctrl-C.
 package main
 
@@ -30,6 +31,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,8 +43,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"kemper.buzz/nuop/test/utils"
@@ -65,6 +70,8 @@ func main() {
 	flag.StringVar(&c.gitea, "gitea", "bin/gitea", "the Gitea server binary (make gitea)")
 	flag.StringVar(&c.giteaProvider, "gitea-provider", "hack/demo/gitea-provider.yaml",
 		"the GiteaProvider connecting to the demo's Gitea (${GITEA_URL} filled in)")
+	flag.StringVar(&c.giteaResources, "gitea-resources", "hack/demo/gitea-resources.yaml",
+		"the Gitea resources made through the demo's GiteaProvider (${GITEA_ADMIN} filled in)")
 	flag.Parse()
 	if os.Getenv(childEnv) == "" {
 		os.Exit(superviseChild())
@@ -104,7 +111,7 @@ func superviseChild() int {
 
 type config struct {
 	assets, manager, kubectl, kustomize, crds, samples, scripts, examples, gitContent, gitNuOperator string
-	gitea, giteaProvider                                                                             string
+	gitea, giteaProvider, giteaResources                                                             string
 }
 
 // The demo's GiteaProvider, as hack/demo/gitea-provider.yaml names it, and the Secret it reads.
@@ -258,12 +265,18 @@ func run(c config) error {
 			mgr.logFile, err)
 	}
 	step("GiteaProvider %s/%s: %s", giteaNamespace, giteaProviderName, want)
+	resources, err := applyGiteaResources(c, kubeconfig, srv)
+	if err != nil {
+		return fmt.Errorf("%w (see %s)", err, mgr.logFile)
+	}
+	repoURL := repositoryURL(resources, srv.URL)
 
 	k := fmt.Sprintf("%s --kubeconfig %s", c.kubectl, kubeconfig)
 	fmt.Printf(`
 nuop is running on a local control plane: the manager, a standard-mode operator running the example
 scripts of %[5]s, and the managed operator of NuOperator git-demo, whose source is the git repository
-%[8]s holding %[9]s. A Gitea runs at %[12]s, and GiteaProvider %[13]s/%[14]s is Ready on it.
+%[8]s holding %[9]s. A Gitea runs at %[12]s, GiteaProvider %[13]s/%[14]s is Ready on it, and so are the
+Organization, Team, Repository, BranchProtection, Label and Webhook of %[19]s.
 Try, in another terminal:
 
   %[1]s get configmaps -A -l app.kubernetes.io/managed-by=nuop      # copies made by config-replicator
@@ -277,6 +290,8 @@ Try, in another terminal:
   %[1]s -n default get leases                                         # each operator holds its lease
   %[1]s get giteaproviders -A -o wide                                 # default/gitea, of config/samples, has no Secret
   %[1]s -n %[13]s describe giteaprovider %[14]s                       # its conditions and events
+  %[1]s get gitea -n %[13]s                                           # the provider and the resources made through it
+  %[1]s get gitea -n %[13]s -o wide                                   # with the reasons, the hook id, the repository's URL
   curl -s http://%[2]s/readyz; curl -s http://%[3]s/ready             # probes (also /healthz, /health)
   curl -s http://%[4]s/metrics | grep ^nuop_                          # the script engine's metrics
   curl -s http://%[15]s/metrics | grep ^gitea_client_requests_total   # the manager's calls to Gitea
@@ -289,13 +304,19 @@ and the managed operator fetches it at its next poll (30s); the ConfigMap git-de
 at its next requeue (30s), or at once when it changes.
 
 Gitea: open %[12]s in a browser and sign in as %[17]s, password %[18]s
-(this Gitea is built without its web assets, so its pages are unstyled). Its API answers
+(this Gitea is built without its web assets, so its pages are unstyled). The demo's repository is
+  %[20]s
+its branch protection, label and webhook under its Settings and Issues, Labels. Change one of them in Gitea
+and the operator puts it back at its next sync (10m), or at once after
+  %[1]s -n %[13]s annotate %[21]s gitea.kemper.buzz/sync-requested-at="$(date +%%s)" --overwrite
+Its API answers
   curl -s %[12]s/api/v1/version
 
 Press Ctrl-C to stop everything; nothing is left behind.
 `, k, mgr.probes, std.probes, std.metrics, scriptsDir, mgr.logFile, std.logFile, repo.url, c.gitContent,
 		mgd.logFile, repo.work, srv.URL, giteaNamespace, giteaProviderName, mgr.metrics,
-		filepath.Join(srv.WorkPath, "gitea.log"), srv.AdminUser, srv.AdminPassword)
+		filepath.Join(srv.WorkPath, "gitea.log"), srv.AdminUser, srv.AdminPassword, c.giteaResources, repoURL,
+		syncExample(resources))
 
 	select {
 	case <-ctx.Done():
@@ -513,6 +534,163 @@ stringData:
 		return err
 	}
 	return applyTemplate(c, kubeconfig, c.giteaProvider, map[string]string{"GITEA_URL": srv.URL})
+}
+
+// giteaResource is what the demo reads of a managed Gitea resource: the fields of every kind's status it
+// shows (each kind's status.atProvider has some of them).
+type giteaResource struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Status struct {
+		ID         int64              `json:"id"`
+		Conditions []metav1.Condition `json:"conditions"`
+		AtProvider struct {
+			Username     string `json:"username"`
+			Organization string `json:"organization"`
+			Owner        string `json:"owner"`
+			Name         string `json:"name"`
+			Repository   string `json:"repository"`
+			RuleName     string `json:"ruleName"`
+			URL          string `json:"url"`
+			HTMLURL      string `json:"htmlURL"`
+		} `json:"atProvider"`
+	} `json:"status"`
+}
+
+// condition is the status of the condition of type t: True, False, or "-" when there is none yet.
+func (r *giteaResource) condition(t string) string {
+	if c := apimeta.FindStatusCondition(r.Status.Conditions, t); c != nil {
+		return string(c.Status)
+	}
+	return "-"
+}
+
+// inGitea says which Gitea object the resource stands for.
+func (r *giteaResource) inGitea() string {
+	a := r.Status.AtProvider
+	switch r.Kind {
+	case "Organization":
+		return fmt.Sprintf("organization %s (id %d)", a.Username, r.Status.ID)
+	case "Team":
+		return fmt.Sprintf("team %s of %s (id %d)", a.Name, a.Organization, r.Status.ID)
+	case "Repository":
+		return fmt.Sprintf("repository %s/%s (id %d)", a.Owner, a.Name, r.Status.ID)
+	case "BranchProtection":
+		return fmt.Sprintf("rule %s of %s", a.RuleName, a.Repository)
+	case "Label":
+		return fmt.Sprintf("label %s of %s (id %d)", a.Name, a.Repository, r.Status.ID)
+	case "Webhook":
+		return fmt.Sprintf("hook %d of %s%s to %s", r.Status.ID, a.Repository, a.Organization, a.URL)
+	}
+	return fmt.Sprintf("id %d", r.Status.ID)
+}
+
+// notReady says why the resource is not Ready.
+func (r *giteaResource) notReady() string {
+	c := apimeta.FindStatusCondition(r.Status.Conditions, "Ready")
+	if c == nil {
+		return fmt.Sprintf("%s %s: no Ready condition yet", r.Kind, r.Metadata.Name)
+	}
+	return fmt.Sprintf("%s %s: Ready=%s reason=%s: %s", r.Kind, r.Metadata.Name, c.Status, c.Reason, c.Message)
+}
+
+// applyGiteaResources applies c.giteaResources, with the Gitea admin's name filled in, and waits until each
+// of its objects is Ready (two minutes at most); it prints them as a table.
+func applyGiteaResources(c config, kubeconfig string, srv *giteaserver.Server) ([]giteaResource, error) {
+	data, err := os.ReadFile(c.giteaResources)
+	if err != nil {
+		return nil, err
+	}
+	manifests := []byte(os.Expand(string(data), func(name string) string {
+		return map[string]string{"GITEA_ADMIN": srv.AdminUser}[name]
+	}))
+	if err := kubectlApplyData(c, kubeconfig, c.giteaResources, manifests); err != nil {
+		return nil, err
+	}
+	step("waiting for the Gitea resources of %s to be Ready", c.giteaResources)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resources, err := getGiteaResources(c, kubeconfig, manifests)
+		var waiting []string
+		for i := range resources {
+			if resources[i].condition("Ready") != "True" {
+				waiting = append(waiting, resources[i].notReady())
+			}
+		}
+		if err == nil && len(waiting) == 0 {
+			step("the Gitea resources of %s are Ready:", c.giteaResources)
+			w := tabwriter.NewWriter(os.Stdout, 0, 0, 3, ' ', 0)
+			_, _ = fmt.Fprintln(w, "    KIND\tNAME\tREADY\tSYNCED\tIN GITEA")
+			for i := range resources {
+				r := &resources[i]
+				_, _ = fmt.Fprintf(w, "    %s\t%s\t%s\t%s\t%s\n", r.Kind, r.Metadata.Name, r.condition("Ready"),
+					r.condition("Synced"), r.inGitea())
+			}
+			return resources, w.Flush()
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return nil, fmt.Errorf("the Gitea resources of %s: %w", c.giteaResources, err)
+			}
+			return nil, fmt.Errorf("the Gitea resources of %s are not Ready after 2 minutes:\n  %s",
+				c.giteaResources, strings.Join(waiting, "\n  "))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// getGiteaResources gets the objects of manifests, in their order.
+func getGiteaResources(c config, kubeconfig string, manifests []byte) ([]giteaResource, error) {
+	get := exec.Command(c.kubectl, "--kubeconfig", kubeconfig, "get", "-f", "-", "-o", "json")
+	get.Stdin = bytes.NewReader(manifests)
+	var stderr bytes.Buffer
+	get.Stderr = &stderr
+	out, err := get.Output()
+	if err != nil {
+		return nil, fmt.Errorf("kubectl get: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var list struct {
+		Kind  string          `json:"kind"`
+		Items []giteaResource `json:"items"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		return nil, fmt.Errorf("kubectl get: %w", err)
+	}
+	if list.Kind == "List" {
+		return list.Items, nil
+	}
+	// A single object is printed as itself.
+	var one giteaResource
+	if err := json.Unmarshal(out, &one); err != nil {
+		return nil, fmt.Errorf("kubectl get: %w", err)
+	}
+	return []giteaResource{one}, nil
+}
+
+// repositoryURL is the web address of the first Repository of resources, or of Gitea itself.
+func repositoryURL(resources []giteaResource, giteaURL string) string {
+	for _, r := range resources {
+		if r.Kind == "Repository" && r.Status.AtProvider.HTMLURL != "" {
+			return r.Status.AtProvider.HTMLURL
+		}
+	}
+	return giteaURL
+}
+
+// syncExample names a resource to ask for a sync, as kubectl's arguments: a Label if there is one.
+func syncExample(resources []giteaResource) string {
+	if len(resources) == 0 {
+		return "organization <name>"
+	}
+	pick := resources[0]
+	for _, r := range resources {
+		if r.Kind == "Label" {
+			pick = r
+		}
+	}
+	return strings.ToLower(pick.Kind) + " " + pick.Metadata.Name
 }
 
 // gitRepo is the repository the demo serves, and its work tree (a push from there is served).

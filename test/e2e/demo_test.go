@@ -38,8 +38,8 @@ import (
 
 var _ = Describe("make demo's program", func() {
 	It("brings up a control plane, the manager, the example scripts, a NuOperator fetching from a local git "+
-		"repository and a GiteaProvider Ready on a local Gitea, prints working commands, and leaves nothing behind "+
-		"on Ctrl-C", func() {
+		"repository, a GiteaProvider Ready on a local Gitea and a resource of each core Gitea kind Ready through it, "+
+		"prints working commands, and leaves nothing behind on Ctrl-C", func() {
 		root, err := utils.RepoRoot()
 		Expect(err).NotTo(HaveOccurred())
 		assets, err := utils.EnvtestAssets()
@@ -62,7 +62,8 @@ var _ = Describe("make demo's program", func() {
 			"--examples", filepath.Join(root, "hack/demo/examples.yaml"),
 			"--git-content", filepath.Join(root, "hack/demo/git"),
 			"--git-nuoperator", filepath.Join(root, "hack/demo/git-nuoperator.yaml"),
-			"--gitea", gitea, "--gitea-provider", filepath.Join(root, "hack/demo/gitea-provider.yaml"))
+			"--gitea", gitea, "--gitea-provider", filepath.Join(root, "hack/demo/gitea-provider.yaml"),
+			"--gitea-resources", filepath.Join(root, "hack/demo/gitea-resources.yaml"))
 		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { session.Kill() })
@@ -82,6 +83,8 @@ var _ = Describe("make demo's program", func() {
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(giteaLine))
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say(
 			`GiteaProvider gitea-demo/gitea: Ready=True reason=Connected version=\d+\.\d+\.\d+ user=\S+ siteAdmin=true`))
+		Eventually(session.Out).WithTimeout(3 * time.Minute).Should(gbytes.Say(
+			`the Gitea resources of \S+hack/demo/gitea-resources\.yaml are Ready:`))
 		Eventually(session.Out).WithTimeout(time.Minute).Should(gbytes.Say("Press Ctrl-C"))
 		printed := string(session.Out.Contents())
 		apiPort := regexp.MustCompile(`API server at https://127\.0\.0\.1:(\d+)`).FindStringSubmatch(printed)
@@ -139,6 +142,34 @@ var _ = Describe("make demo's program", func() {
 		Expect(resp.StatusCode).To(Equal(http.StatusOK))
 		Expect(self.Login).To(Equal(giteaAdmin))
 		Expect(printed).To(ContainSubstring("curl -s " + giteaURL + "/api/v1/version"))
+
+		// A resource of each core kind, Ready and Synced, in the table and in `kubectl get gitea`.
+		resources := []struct{ kind, resource, name, inGitea string }{
+			{"Organization", "organization", "demo-platform", `organization demo-platform \(id \d+\)`},
+			{"Team", "team", "demo-platform-developers", `team developers of demo-platform \(id \d+\)`},
+			{"Repository", "repository", "demo-platform-website", `repository demo-platform/website \(id \d+\)`},
+			{"BranchProtection", "branchprotection", "demo-platform-website-main", `rule main of demo-platform/website`},
+			{"Label", "label", "demo-platform-website-bug", `label kind/bug of demo-platform/website \(id \d+\)`},
+			{"Webhook", "webhook", "demo-platform-website-ci",
+				`hook \d+ of demo-platform/website to http://127\.0\.0\.1:9/demo-hook`},
+		}
+		listed := exec.Command(kubectl, "--kubeconfig", kc[1], "get", "gitea", "-n", "gitea-demo")
+		out, err = listed.Output()
+		Expect(err).NotTo(HaveOccurred())
+		for _, r := range resources {
+			Expect(printed).To(MatchRegexp(`(?m)^\s+%s\s+%s\s+True\s+True\s+%s$`, r.kind, r.name, r.inGitea))
+			// Each kind's columns differ; Ready and Synced are the two True among them.
+			Expect(string(out)).To(MatchRegexp(`(?m)^%s\.gitea\.kemper\.buzz/%s\s.*\sTrue\s+True\s`,
+				r.resource, regexp.QuoteMeta(r.name)), "kubectl get gitea -n gitea-demo lists %s %s Ready and Synced",
+				r.kind, r.name)
+		}
+		Expect(printed).To(ContainSubstring("get gitea -n gitea-demo "))
+		// The printed repository address is the repository's page in Gitea.
+		Expect(printed).To(ContainSubstring("The demo's repository is\n  " + giteaURL + "/demo-platform/website\n"))
+		page, err := http.Get(giteaURL + "/demo-platform/website")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(page.Body.Close()).To(Succeed())
+		Expect(page.StatusCode).To(Equal(http.StatusOK))
 
 		session.Interrupt()
 		Eventually(session).WithTimeout(3 * time.Minute).Should(gexec.Exit(0))

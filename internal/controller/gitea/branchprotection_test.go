@@ -23,7 +23,6 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	"kemper.buzz/nuop/test/utils/giteaserver"
@@ -76,18 +75,6 @@ func newBranchProtection(ns, name, repository, rule string, edit func(*giteav1al
 	return b
 }
 
-func getBranchProtectionCR(b *giteav1alpha1.BranchProtection) *giteav1alpha1.BranchProtection {
-	got := &giteav1alpha1.BranchProtection{}
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), got)).To(Succeed())
-	return got
-}
-
-func editBranchProtection(b *giteav1alpha1.BranchProtection, edit func(*giteav1alpha1.BranchProtection)) {
-	got := getBranchProtectionCR(b)
-	edit(got)
-	Expect(k8sClient.Update(ctx, got)).To(Succeed())
-}
-
 var _ = Describe("BranchProtection", func() {
 	It("creates the rule, corrects drift at the next sync, applies a spec change at once, renames by create then delete, and writes nothing when nothing changed", func() {
 		ns := readyProvider()
@@ -105,7 +92,7 @@ var _ = Describe("BranchProtection", func() {
 		})
 		Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		Expect(conditionOf(b, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
-		Expect(getBranchProtectionCR(b).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		Expect(fresh(b).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
 		p, ok := protectionInGitea(repo, "main")
 		Expect(ok).To(BeTrue())
 		Expect(p).To(HaveKeyWithValue("push_whitelist_usernames", ConsistOf(gitea.AdminUser)))
@@ -130,24 +117,20 @@ var _ = Describe("BranchProtection", func() {
 		Expect(p).To(HaveKeyWithValue("block_on_outdated_branch", true))
 
 		// A spec change is applied at once.
-		editBranchProtection(b, func(b *giteav1alpha1.BranchProtection) { b.Spec.RequiredApprovals = ptr.To[int64](1) })
+		update(b, func(b *giteav1alpha1.BranchProtection) { b.Spec.RequiredApprovals = ptr.To[int64](1) })
 		Eventually(func() any { p, _ := protectionInGitea(repo, "main"); return p["required_approvals"] }, eventually, poll).
 			Should(BeNumerically("==", 1))
 
 		// A rename creates the rule under its new name (unmanaged settings kept), then deletes the old one.
-		editBranchProtection(b, func(b *giteav1alpha1.BranchProtection) { b.Spec.RuleName = "release/*" })
+		update(b, func(b *giteav1alpha1.BranchProtection) { b.Spec.RuleName = "release/*" })
 		Eventually(func() []string { return protectionNamesOf(repo) }, eventually, poll).Should(Equal([]string{"release/*"}))
 		p, _ = protectionInGitea(repo, "release/*")
 		Expect(p).To(HaveKeyWithValue("block_on_outdated_branch", true))
 		Expect(p).To(HaveKeyWithValue("required_approvals", BeNumerically("==", 1)))
 		Eventually(conditionOf(b, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		Expect(getBranchProtectionCR(b).Status.AtProvider.RuleName).To(Equal("release/*"))
+		Expect(fresh(b).Status.AtProvider.RuleName).To(Equal("release/*"))
 
-		before := writes(ns)
-		for range 3 {
-			requestSync(b)
-		}
-		Expect(writes(ns)).To(Equal(before))
+		expectQuietSyncs(b, ns)
 	})
 
 	It("names teams of the repository's organization without regard to case, and lets deploy keys push under the switches Gitea has", func() {
@@ -172,7 +155,7 @@ var _ = Describe("BranchProtection", func() {
 		Expect(p).To(HaveKeyWithValue("push_whitelist_teams", ConsistOf("Release")))
 		Expect(p).To(HaveKeyWithValue("approvals_whitelist_teams", ConsistOf("Release")))
 		Expect(p).To(HaveKeyWithValue("push_whitelist_deploy_keys", true))
-		Expect(getBranchProtectionCR(b).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(fresh(b).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
 
 		// Someone turns the deploy keys off: corrected, the switches above sent as they are.
 		_, err = gitea.Do(ctx, "PATCH", "/repos/bp-org/website/branch_protections/main", map[string]any{
@@ -209,8 +192,8 @@ var _ = Describe("BranchProtection", func() {
 		for _, b := range all {
 			Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		}
-		Expect(getBranchProtectionCR(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
-		Expect(getBranchProtectionCR(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		Expect(fresh(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(fresh(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
 		Expect(protectionNamesOf(repo)).To(ConsistOf("main", "crashed", "deleted", "orphan", "vanished"))
 		_, err := gitea.Do(ctx, "DELETE", "/repos/"+repo+"/branch_protections/vanished", nil, nil)
 		Expect(err).NotTo(HaveOccurred())
@@ -236,7 +219,7 @@ var _ = Describe("BranchProtection", func() {
 		createProtectionInGitea(repo, "main", nil)
 		requestSync(b)
 		Eventually(conditionOf(b, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
-		Expect(getBranchProtectionCR(b).Status.Drift).To(Equal([]string{"requireSignedCommits"}), "an empty list matches no one")
+		Expect(fresh(b).Status.Drift).To(Equal([]string{"requireSignedCommits"}), "an empty list matches no one")
 		p, _ := protectionInGitea(repo, "main")
 		Expect(p).To(HaveKeyWithValue("require_signed_commits", false))
 

@@ -65,12 +65,6 @@ func newCollaborator(ns, name, username string, edit func(*giteav1alpha1.Collabo
 	return c
 }
 
-func getCollaboratorCR(c *giteav1alpha1.Collaborator) *giteav1alpha1.Collaborator {
-	got := &giteav1alpha1.Collaborator{}
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(c), got)).To(Succeed())
-	return got
-}
-
 func isCollaboratorInGitea(repo, user string) bool {
 	return giteaStatus("/repos/"+repo+"/collaborators/"+user, nil) == http.StatusOK
 }
@@ -124,7 +118,7 @@ var _ = Describe("Collaborator", func() {
 		newRepo(ns, "app", testOrg, "collab-ref", nil)
 		Eventually(conditionOf(c, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		repo := testOrg + "/collab-ref"
-		Expect(getCollaboratorCR(c).Status.AtProvider.Permission).To(Equal("write"))
+		Expect(fresh(c).Status.AtProvider.Permission).To(Equal("write"))
 		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("write"))
 
 		// Lowered in Gitea: raised again at the next sync.
@@ -133,23 +127,19 @@ var _ = Describe("Collaborator", func() {
 		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("write"))
 
 		// A spec change is applied at once.
-		got := getCollaboratorCR(c)
+		got := fresh(c)
 		got.Spec.Permission = ptr.To("admin")
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		Eventually(func() string { return collaborationInGitea(repo, "collab-dev") }, eventually, poll).Should(Equal("admin"))
 
 		// Lowering the spec leaves the higher permission alone: Gitea shows only the effective one.
-		got = getCollaboratorCR(c)
+		got = fresh(c)
 		got.Spec.Permission = ptr.To("read")
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		Eventually(conditionOf(c, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		Expect(getCollaboratorCR(c).Status.AtProvider.Permission).To(Equal("admin"))
+		Expect(fresh(c).Status.AtProvider.Permission).To(Equal("admin"))
 
-		before := writes(ns)
-		for range 3 {
-			requestSync(c)
-		}
-		Expect(writes(ns)).To(Equal(before))
+		expectQuietSyncs(c, ns)
 	})
 
 	It("is in sync when a site admin's effective permission is above the spec's, and never writes for it", func() {
@@ -160,12 +150,8 @@ var _ = Describe("Collaborator", func() {
 		c := newCollaborator(ns, "boss", "collab-admin", nil)
 		Eventually(conditionOf(c, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
 		// Gitea reports a site admin's permission as the owner's.
-		Expect(getCollaboratorCR(c).Status.AtProvider.Permission).To(Equal("owner"))
-		before := writes(ns)
-		for range 3 {
-			requestSync(c)
-		}
-		Expect(writes(ns)).To(Equal(before))
+		Expect(fresh(c).Status.AtProvider.Permission).To(Equal("owner"))
+		expectQuietSyncs(c, ns)
 	})
 
 	It("names a missing user and a missing repository in its condition", func() {

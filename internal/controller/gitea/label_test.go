@@ -60,12 +60,6 @@ func labelCR(ns, name, labelName string) *giteav1alpha1.Label {
 	}
 }
 
-func getLabelCR(l *giteav1alpha1.Label) *giteav1alpha1.Label {
-	got := &giteav1alpha1.Label{}
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(l), got)).To(Succeed())
-	return got
-}
-
 // labelsInGitea lists the labels of a repository named name.
 func labelsInGitea(repo, name string) []map[string]any {
 	var out []map[string]any
@@ -117,7 +111,7 @@ var _ = Describe("Label", func() {
 		newRepo(ns, "app", testOrg, "label-ref", nil)
 		Eventually(conditionOf(l, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		Expect(conditionOf(l, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
-		got := getLabelCR(l)
+		got := fresh(l)
 		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
 		Expect(got.Status.AtProvider.Repository).To(Equal(testOrg + "/label-ref"))
 		Expect(got.Status.AtProvider.Color).To(Equal("#ee1111"))
@@ -137,7 +131,7 @@ var _ = Describe("Label", func() {
 		Expect(found[0]).To(HaveKeyWithValue("is_archived", true))
 
 		// A spec change, a rename included, is applied at once and keeps the label's id.
-		got = getLabelCR(l)
+		got = fresh(l)
 		got.Spec.Name = "kind/defect"
 		got.Spec.Description = ptr.To("something is broken")
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
@@ -146,11 +140,7 @@ var _ = Describe("Label", func() {
 				HaveKeyWithValue("description", "something is broken"))))
 
 		Eventually(conditionOf(l, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		before := writes(ns)
-		for range 3 {
-			requestSync(l)
-		}
-		Expect(writes(ns)).To(Equal(before))
+		expectQuietSyncs(l, ns)
 	})
 
 	It("names a missing repository in its condition", func() {

@@ -58,12 +58,6 @@ func newOrg(ns, name, username string, edit func(*giteav1alpha1.Organization)) *
 	return o
 }
 
-func getOrgCR(o *giteav1alpha1.Organization) *giteav1alpha1.Organization {
-	got := &giteav1alpha1.Organization{}
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
-	return got
-}
-
 // conditionOf is a managed resource's condition as "Status/Reason", once it describes the generation.
 func conditionOf(o client.Object, condType string) func() string {
 	return func() string {
@@ -117,6 +111,15 @@ func writes(ns string) float64 {
 	return n
 }
 
+// expectQuietSyncs syncs o three times with nothing changed and expects not one write to Gitea.
+func expectQuietSyncs(o client.Object, ns string) {
+	before := writes(ns)
+	for range 3 {
+		requestSync(o)
+	}
+	Expect(writes(ns)).To(Equal(before), "a sync with nothing to change wrote to Gitea")
+}
+
 // orgInGitea reads an organization straight from Gitea's API.
 func orgInGitea(name string) (map[string]any, bool) {
 	var org map[string]any
@@ -147,7 +150,7 @@ var _ = Describe("Organization", func() {
 		})
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		Expect(conditionOf(o, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
-		got := getOrgCR(o)
+		got := fresh(o)
 		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
 		Expect(got.Status.ID).To(BeNumerically(">", 0))
 		Expect(got.Status.AtProvider.FullName).To(Equal("Acme Corp"))
@@ -167,7 +170,7 @@ var _ = Describe("Organization", func() {
 		Expect(org).To(HaveKeyWithValue("full_name", "Acme Corp"))
 
 		// A spec change is applied at once.
-		got = getOrgCR(o)
+		got = fresh(o)
 		got.Spec.Website = ptr.To("https://acme.example.com")
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		Eventually(func() any { org, _ := orgInGitea("acme-create"); return org["website"] }, eventually, poll).
@@ -175,11 +178,7 @@ var _ = Describe("Organization", func() {
 
 		// Three syncs with nothing changed: not one write.
 		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		before := writes(ns)
-		for range 3 {
-			requestSync(o)
-		}
-		Expect(writes(ns)).To(Equal(before))
+		expectQuietSyncs(o, ns)
 	})
 
 	It("adopts an existing organization without duplicating it, and leaves it when deleted (unset policy)", func() {
@@ -187,7 +186,7 @@ var _ = Describe("Organization", func() {
 		createOrgInGitea("acme-adopt")
 		o := newOrg(ns, "acme", "acme-adopt", nil)
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Expect(getOrgCR(o).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(fresh(o).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
 		Expect(eventReasonsOf(o)).To(ContainElement("Adopted"))
 
 		Expect(k8sClient.Delete(ctx, o)).To(Succeed())
@@ -204,8 +203,8 @@ var _ = Describe("Organization", func() {
 			o.Annotations = map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"}
 		})
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Expect(getOrgCR(o).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
-		Eventually(func() map[string]string { return getOrgCR(o).Annotations }, eventually, poll).
+		Expect(fresh(o).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		Eventually(func() map[string]string { return fresh(o).Annotations }, eventually, poll).
 			ShouldNot(HaveKey(giteav1alpha1.CreatePendingAnnotation))
 
 		Expect(k8sClient.Delete(ctx, o)).To(Succeed())
@@ -228,7 +227,7 @@ var _ = Describe("Organization", func() {
 		requestSync(o)
 		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
 		Expect(conditionOf(o, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
-		Expect(getOrgCR(o).Status.Drift).To(Equal([]string{"description"}))
+		Expect(fresh(o).Status.Drift).To(Equal([]string{"description"}))
 		org, _ := orgInGitea("acme-observe")
 		Expect(org).To(HaveKeyWithValue("description", "made by hand"))
 
@@ -268,13 +267,13 @@ var _ = Describe("Organization", func() {
 		ns := readyProvider()
 		o := newOrg(ns, "acme", "acme-old", nil)
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		id := getOrgCR(o).Status.ID
-		got := getOrgCR(o)
+		id := fresh(o).Status.ID
+		got := fresh(o)
 		got.Spec.Username = "acme-new"
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		Expect(getOrgCR(o).Status.ID).To(Equal(id))
-		Expect(getOrgCR(o).Status.AtProvider.Username).To(Equal("acme-new"))
+		Expect(fresh(o).Status.ID).To(Equal(id))
+		Expect(fresh(o).Status.AtProvider.Username).To(Equal("acme-new"))
 		org, ok := orgInGitea("acme-new")
 		Expect(ok).To(BeTrue())
 		Expect(org).To(HaveKeyWithValue("id", BeNumerically("==", id)))
@@ -286,7 +285,7 @@ var _ = Describe("Organization", func() {
 	It("gives Conflict to the later of two resources claiming one organization, in any namespace", func() {
 		first := newOrg(readyProvider(), "acme", "acme-twice", nil)
 		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Expect(getOrgCR(first).Status.Identity).To(Equal(strings.TrimSuffix(gitea.URL, "/") + " Organization acme-twice"))
+		Expect(fresh(first).Status.Identity).To(Equal(strings.TrimSuffix(gitea.URL, "/") + " Organization acme-twice"))
 		second := newOrg(readyProvider(), "acme", "acme-twice", nil)
 		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
 		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/acme"))
@@ -312,7 +311,7 @@ var _ = Describe("Organization", func() {
 
 		Expect(k8sClient.Delete(ctx, o)).To(Succeed())
 		Eventually(func() string {
-			c := meta.FindStatusCondition(getOrgCR(o).Status.Conditions, giteav1alpha1.ConditionReady)
+			c := meta.FindStatusCondition(fresh(o).Status.Conditions, giteav1alpha1.ConditionReady)
 			if c == nil {
 				return ""
 			}
@@ -331,7 +330,7 @@ var _ = Describe("Organization", func() {
 		o := newOrg(ns, "acme", "acme-nsdelete", nil)
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		p := &giteav1alpha1.GiteaProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gitea"}}
-		Eventually(func() int32 { return get(p).Status.Resources }, eventually, poll).Should(BeEquivalentTo(1))
+		Eventually(func() int32 { return fresh(p).Status.Resources }, eventually, poll).Should(BeEquivalentTo(1))
 
 		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
 		Expect(k8sClient.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns))).To(Succeed())

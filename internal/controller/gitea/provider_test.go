@@ -90,19 +90,13 @@ func ready(p *giteav1alpha1.GiteaProvider) func() string {
 	}
 }
 
-func get(p *giteav1alpha1.GiteaProvider) *giteav1alpha1.GiteaProvider {
-	got := &giteav1alpha1.GiteaProvider{}
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-	return got
-}
-
 func readyMessage(p *giteav1alpha1.GiteaProvider) string {
-	return meta.FindStatusCondition(get(p).Status.Conditions, giteav1alpha1.ConditionReady).Message
+	return meta.FindStatusCondition(fresh(p).Status.Conditions, giteav1alpha1.ConditionReady).Message
 }
 
 // recheck changes the provider's spec (its checkInterval), which makes the controller check at once.
 func recheck(p *giteav1alpha1.GiteaProvider) {
-	got := get(p)
+	got := fresh(p)
 	got.Spec.CheckInterval.Duration += time.Minute
 	Expect(k8sClient.Update(ctx, got)).To(Succeed())
 }
@@ -130,7 +124,7 @@ var _ = Describe("GiteaProvider", func() {
 		p := newProvider(ns, gitea.URL)
 		Eventually(ready(p), eventually, poll).Should(Equal("True/Connected"))
 
-		got := get(p)
+		got := fresh(p)
 		Expect(got.Status.Version).To(Equal("1.26.0"))
 		Expect(got.Status.User).To(Equal(gitea.AdminUser))
 		Expect(got.Status.SiteAdmin).To(BeTrue())
@@ -158,7 +152,7 @@ var _ = Describe("GiteaProvider", func() {
 		createSecret(ns, "gitea", map[string]string{"username": "alice", "password": password})
 		p := newProvider(ns, gitea.URL)
 		Eventually(ready(p), eventually, poll).Should(Equal("True/Connected"))
-		got := get(p)
+		got := fresh(p)
 		Expect(got.Status.User).To(Equal("alice"))
 		Expect(got.Status.SiteAdmin).To(BeFalse())
 		Expect(got.Status.TokenSecretName).To(Equal("gitea-gitea-token"))
@@ -184,11 +178,11 @@ var _ = Describe("GiteaProvider", func() {
 
 		// Given a token of its own, it deletes the one it made.
 		updateSecret(ns, "gitea", map[string]string{"token": gitea.AdminToken})
-		Eventually(func() string { return get(p).Status.User }, eventually, poll).Should(Equal(gitea.AdminUser))
+		Eventually(func() string { return fresh(p).Status.User }, eventually, poll).Should(Equal(gitea.AdminUser))
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "gitea-gitea-token"}, &corev1.Secret{}))
 		}, eventually, poll).Should(BeTrue())
-		Expect(get(p).Status.TokenSecretName).To(BeEmpty())
+		Expect(fresh(p).Status.TokenSecretName).To(BeEmpty())
 	})
 
 	It("says Unauthorized for a wrong token, and is Ready as soon as the Secret is fixed", func() {
@@ -250,7 +244,7 @@ var _ = Describe("GiteaProvider", func() {
 		Expect(readyMessage(p)).To(ContainSubstring("set tls.caBundle"))
 
 		createSecret(ns, "ca", map[string]string{"ca.crt": string(front.CAPEM)})
-		got := get(p)
+		got := fresh(p)
 		got.Spec.TLS = &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
 			SecretRef: &giteav1alpha1.LocalKeyReference{Name: "ca", Key: "ca.crt"}}}
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
@@ -258,19 +252,19 @@ var _ = Describe("GiteaProvider", func() {
 
 		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca"},
 			Data: map[string]string{"bundle.pem": string(front.CAPEM)}})).To(Succeed())
-		got = get(p)
+		got = fresh(p)
 		got.Spec.TLS = &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
 			ConfigMapRef: &giteav1alpha1.LocalKeyReference{Name: "ca", Key: "bundle.pem"}}}
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		Eventually(ready(p), eventually, poll).Should(Equal("True/Connected"))
 
-		got = get(p)
+		got = fresh(p)
 		got.Spec.TLS = &giteav1alpha1.ProviderTLS{InsecureSkipVerify: true}
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		Eventually(ready(p), eventually, poll).Should(Equal("True/Connected"))
 
 		// A CA bundle that is not PEM is a TLS problem too, named as such.
-		got = get(p)
+		got = fresh(p)
 		got.Spec.TLS = &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
 			SecretRef: &giteav1alpha1.LocalKeyReference{Name: "gitea", Key: "token"}}}
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())

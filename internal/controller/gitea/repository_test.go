@@ -52,18 +52,6 @@ func newRepo(ns, name, owner, repoName string, edit func(*giteav1alpha1.Reposito
 	return r
 }
 
-func getRepoCR(r *giteav1alpha1.Repository) *giteav1alpha1.Repository {
-	got := &giteav1alpha1.Repository{}
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(r), got)).To(Succeed())
-	return got
-}
-
-func updateRepoCR(r *giteav1alpha1.Repository, edit func(*giteav1alpha1.Repository)) {
-	got := getRepoCR(r)
-	edit(got)
-	Expect(k8sClient.Update(ctx, got)).To(Succeed())
-}
-
 // repoInGitea reads a repository straight from Gitea's API.
 func repoInGitea(fullName string) (map[string]any, bool) {
 	var repo map[string]any
@@ -129,7 +117,7 @@ var _ = Describe("Repository", func() {
 		})
 		Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		Expect(conditionOf(r, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
-		got := getRepoCR(r)
+		got := fresh(r)
 		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
 		owner, name := got.GiteaFullName()
 		Expect(owner + "/" + name).To(Equal(testOrg + "/app-create"))
@@ -156,7 +144,7 @@ var _ = Describe("Repository", func() {
 		Expect(repo).To(HaveKeyWithValue("topics", ConsistOf("go", "kubernetes")))
 
 		// A spec change is applied at once.
-		updateRepoCR(r, func(r *giteav1alpha1.Repository) { r.Spec.Topics = &[]string{} })
+		update(r, func(r *giteav1alpha1.Repository) { r.Spec.Topics = &[]string{} })
 		Eventually(func() int {
 			repo, _ := repoInGitea(testOrg + "/app-create")
 			topics, _ := repo["topics"].([]any)
@@ -165,11 +153,7 @@ var _ = Describe("Repository", func() {
 
 		// Three syncs with nothing changed: not one write.
 		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		before := writes(ns)
-		for range 3 {
-			requestSync(r)
-		}
-		Expect(writes(ns)).To(Equal(before))
+		expectQuietSyncs(r, ns)
 	})
 
 	It("creates repositories for the provider's own login and, as site admin, for another user", func() {
@@ -207,10 +191,10 @@ var _ = Describe("Repository", func() {
 		_, ok := repoInGitea("repo-ref-org/svc")
 		Expect(ok).To(BeTrue())
 
-		got := getOrgCR(o)
+		got := fresh(o)
 		got.Spec.Username = "repo-ref-org2"
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
-		Eventually(func() string { return getRepoCR(r).Status.AtProvider.Owner }, eventually, poll).Should(Equal("repo-ref-org2"))
+		Eventually(func() string { return fresh(r).Status.AtProvider.Owner }, eventually, poll).Should(Equal("repo-ref-org2"))
 		Expect(conditionOf(r, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
 	})
 
@@ -220,17 +204,17 @@ var _ = Describe("Repository", func() {
 		ensureInGitea("/repos/"+testOrg+"/rename-taken", "/orgs/"+testOrg+"/repos", map[string]any{"name": "rename-taken"})
 		r := newRepo(ns, "app", testOrg, "rename-old", nil)
 		Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		id := getRepoCR(r).Status.ID
-		updateRepoCR(r, func(r *giteav1alpha1.Repository) { r.Spec.Name = "rename-new" })
+		id := fresh(r).Status.ID
+		update(r, func(r *giteav1alpha1.Repository) { r.Spec.Name = "rename-new" })
 		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		Expect(getRepoCR(r).Status.ID).To(Equal(id))
+		Expect(fresh(r).Status.ID).To(Equal(id))
 		repo, ok := repoInGitea(testOrg + "/rename-new")
 		Expect(ok).To(BeTrue())
 		Expect(repo).To(HaveKeyWithValue("id", BeNumerically("==", id)))
 
-		updateRepoCR(r, func(r *giteav1alpha1.Repository) { r.Spec.Name = "rename-taken" })
+		update(r, func(r *giteav1alpha1.Repository) { r.Spec.Name = "rename-taken" })
 		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
-		Expect(getRepoCR(r).Status.AtProvider.Name).To(Equal("rename-new"))
+		Expect(fresh(r).Status.AtProvider.Name).To(Equal("rename-new"))
 	})
 
 	It("unarchives before other changes and archives after them; a default branch that does not exist is refused", func() {
@@ -246,7 +230,7 @@ var _ = Describe("Repository", func() {
 		Expect(repo).To(HaveKeyWithValue("archived", true))
 		Expect(repo).To(HaveKeyWithValue("topics", ConsistOf("old")))
 
-		updateRepoCR(r, func(r *giteav1alpha1.Repository) {
+		update(r, func(r *giteav1alpha1.Repository) {
 			r.Spec.Archived = ptr.To(false)
 			r.Spec.Topics = &[]string{"new"}
 			r.Spec.Description = ptr.To("back in use")
@@ -257,10 +241,10 @@ var _ = Describe("Repository", func() {
 		Expect(repo).To(HaveKeyWithValue("topics", ConsistOf("new")))
 		Expect(repo).To(HaveKeyWithValue("description", "back in use"))
 
-		updateRepoCR(r, func(r *giteav1alpha1.Repository) { r.Spec.DefaultBranch = ptr.To("no-such-branch") })
+		update(r, func(r *giteav1alpha1.Repository) { r.Spec.DefaultBranch = ptr.To("no-such-branch") })
 		Eventually(conditionOf(r, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/InvalidSpec"))
 		Expect(conditionMessage(r, giteav1alpha1.ConditionSynced)).To(ContainSubstring("no-such-branch"))
-		Expect(meta.IsStatusConditionTrue(getRepoCR(r).Status.Conditions, giteav1alpha1.ConditionReady)).To(BeTrue(),
+		Expect(meta.IsStatusConditionTrue(fresh(r).Status.Conditions, giteav1alpha1.ConditionReady)).To(BeTrue(),
 			"the repository exists; only its sync failed")
 	})
 })

@@ -154,3 +154,17 @@ func newNamespace() string {
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 	return ns.Name
 }
+
+// fresh reads o again from the API server, into a new object.
+func fresh[T client.Object](o T) T {
+	got := o.DeepCopyObject().(T)
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
+	return got
+}
+
+// update applies edit to a fresh copy of o and writes it.
+func update[T client.Object](o T, edit func(T)) {
+	got := fresh(o)
+	edit(got)
+	Expect(k8sClient.Update(ctx, got)).To(Succeed())
+}

@@ -25,7 +25,6 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 )
@@ -44,18 +43,6 @@ func newTeam(ns, name, org, teamName string, edit func(*giteav1alpha1.Team)) *gi
 	}
 	Expect(k8sClient.Create(ctx, t)).To(Succeed())
 	return t
-}
-
-func getTeamCR(t *giteav1alpha1.Team) *giteav1alpha1.Team {
-	got := &giteav1alpha1.Team{}
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(t), got)).To(Succeed())
-	return got
-}
-
-func updateTeamCR(t *giteav1alpha1.Team, edit func(*giteav1alpha1.Team)) {
-	got := getTeamCR(t)
-	edit(got)
-	Expect(k8sClient.Update(ctx, got)).To(Succeed())
 }
 
 // teamInGitea finds a team of org by name straight in Gitea's API.
@@ -137,7 +124,7 @@ var _ = Describe("Team", func() {
 		})
 		Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		Expect(conditionOf(t, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
-		got := getTeamCR(t)
+		got := fresh(t)
 		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
 		Expect(got.Status.AtProvider.Organization).To(Equal("tcreate"))
 		team, ok := teamInGitea("tcreate", "devs")
@@ -163,7 +150,7 @@ var _ = Describe("Team", func() {
 		Expect(teamListInGitea("tcreate", "devs", "repos")).To(Equal([]string{"api"}))
 
 		// A spec change is applied at once: an empty list means none.
-		updateTeamCR(t, func(t *giteav1alpha1.Team) {
+		update(t, func(t *giteav1alpha1.Team) {
 			t.Spec.Members = ptr.To(members[:2])
 			t.Spec.Repositories = ptr.To([]string{})
 		})
@@ -172,11 +159,7 @@ var _ = Describe("Team", func() {
 
 		// Three syncs with nothing changed: not one write.
 		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		before := writes(ns)
-		for range 3 {
-			requestSync(t)
-		}
-		Expect(writes(ns)).To(Equal(before))
+		expectQuietSyncs(t, ns)
 	})
 
 	It("adopts an existing team and leaves it when deleted; counts one whose status write was lost as created, and deletes it", func() {
@@ -191,9 +174,9 @@ var _ = Describe("Team", func() {
 		for _, t := range []*giteav1alpha1.Team{adopted, crashed} {
 			Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		}
-		Expect(getTeamCR(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(fresh(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
 		Expect(eventReasonsOf(adopted)).To(ContainElement("Adopted"))
-		Expect(getTeamCR(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		Expect(fresh(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
 		var teams []map[string]any
 		_, err := gitea.Do(ctx, "GET", "/orgs/tadopt/teams?limit=50", nil, &teams)
 		Expect(err).NotTo(HaveOccurred())
@@ -229,7 +212,7 @@ var _ = Describe("Team", func() {
 		requestSync(t)
 		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
 		Expect(conditionOf(t, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
-		Expect(getTeamCR(t).Status.Drift).To(Equal([]string{"description", "members"}))
+		Expect(fresh(t).Status.Drift).To(Equal([]string{"description", "members"}))
 		Expect(writes(ns)).To(Equal(before))
 		Expect(teamListInGitea("tobserve", "watched", "members")).To(Equal([]string{gitea.AdminUser}))
 	})
@@ -244,7 +227,7 @@ var _ = Describe("Team", func() {
 		for _, t := range []*giteav1alpha1.Team{del, orphan, vanished} {
 			Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		}
-		_, err := gitea.Do(ctx, "DELETE", fmt.Sprintf("/teams/%d", getTeamCR(vanished).Status.ID), nil, nil)
+		_, err := gitea.Do(ctx, "DELETE", fmt.Sprintf("/teams/%d", fresh(vanished).Status.ID), nil, nil)
 		Expect(err).NotTo(HaveOccurred())
 		for _, t := range []*giteav1alpha1.Team{del, orphan, vanished} {
 			Expect(k8sClient.Delete(ctx, t)).To(Succeed())
@@ -261,10 +244,10 @@ var _ = Describe("Team", func() {
 		createOrgInGitea("trename")
 		t := newTeam(ns, "ops", "trename", "ops-old", nil)
 		Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		id := getTeamCR(t).Status.ID
-		updateTeamCR(t, func(t *giteav1alpha1.Team) { t.Spec.Name = "ops-new" })
+		id := fresh(t).Status.ID
+		update(t, func(t *giteav1alpha1.Team) { t.Spec.Name = "ops-new" })
 		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		Expect(getTeamCR(t).Status.ID).To(Equal(id))
+		Expect(fresh(t).Status.ID).To(Equal(id))
 		team, ok := teamInGitea("trename", "ops-new")
 		Expect(ok).To(BeTrue())
 		Expect(team).To(HaveKeyWithValue("id", BeNumerically("==", id)))
@@ -310,11 +293,11 @@ var _ = Describe("Team", func() {
 		_, ok := teamInGitea("tref-old", "devs")
 		Expect(ok).To(BeTrue())
 
-		got := getOrgCR(o)
+		got := fresh(o)
 		got.Spec.Username = "tref-new"
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
-		Eventually(func() string { return getTeamCR(t).Status.AtProvider.Organization }, eventually, poll).Should(Equal("tref-new"))
-		Expect(getTeamCR(t).Status.Identity).To(HaveSuffix(" Team tref-new/devs"))
+		Eventually(func() string { return fresh(t).Status.AtProvider.Organization }, eventually, poll).Should(Equal("tref-new"))
+		Expect(fresh(t).Status.Identity).To(HaveSuffix(" Team tref-new/devs"))
 	})
 
 	It("manages the Owners team's members within its limits, never removing the provider's own user", func() {
@@ -326,10 +309,10 @@ var _ = Describe("Team", func() {
 			t.Spec.Members = ptr.To(owner)
 		})
 		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		Expect(getTeamCR(t).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(fresh(t).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
 		Expect(teamListInGitea("towners", "Owners", "members")).To(ConsistOf(gitea.AdminUser, owner[0]))
 		team, _ := teamInGitea("towners", "Owners")
 		Expect(team).To(HaveKeyWithValue("description", "the owners"))
-		Expect(strings.ToLower(getTeamCR(t).Status.AtProvider.Permission)).To(Equal("owner"))
+		Expect(strings.ToLower(fresh(t).Status.AtProvider.Permission)).To(Equal("owner"))
 	})
 })

@@ -54,8 +54,15 @@ test-e2e: manifests generate envtest kustomize nu gitea ## Run only the end-to-e
 # the built manager against envtest (docs/benchmarks.md). Flags go in BENCH_ARGS, e.g.
 # BENCH_ARGS="-n 1000 -unrelated 0 -concurrency 4 -kube-api-qps 1000 -kube-api-burst 2000".
 .PHONY: bench
-bench: envtest nu ## Run the script engine benchmark and print its report (docs/benchmarks.md).
+bench: envtest nu gitea ## Run both benchmarks (script engine, Gitea managed resources) and print their reports (docs/benchmarks.md).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go run ./test/bench/engine $(BENCH_ARGS)
+	$(MAKE) bench-gitea
+
+# The Gitea managed-resources benchmark alone: N Repositories, each with a Webhook and a Label, against a real
+# Gitea (docs/benchmarks.md). Flags go in BENCH_GITEA_ARGS, e.g. BENCH_GITEA_ARGS="-n 50 -check".
+.PHONY: bench-gitea
+bench-gitea: envtest gitea ## Run the Gitea managed-resources benchmark and print its report (docs/benchmarks.md).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go run ./test/bench/gitea $(BENCH_GITEA_ARGS)
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter.

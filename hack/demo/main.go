@@ -246,28 +246,14 @@ func run(c config) error {
 	}
 	step("NuOperator default/git-demo: ScriptsLoaded=True SourcesFetched=True revision=%s", repo.revision)
 
-	srv, err := gitea.wait()
+	srv, resources, err := setUpGitea(ctx, c, kubeconfig, gitea, mgr.logFile)
+	if err != nil && ctx.Err() != nil {
+		fmt.Println()
+		step("stopping")
+		return nil
+	}
 	if err != nil {
 		return err
-	}
-	step("Gitea %s at %s (site admin %s; log: %s)", srv.Version, srv.URL, srv.AdminUser,
-		filepath.Join(srv.WorkPath, "gitea.log"))
-	if err := applyGiteaProvider(c, kubeconfig, srv); err != nil {
-		return err
-	}
-	providerStatus := `jsonpath=Ready={.status.conditions[?(@.type=="Ready")].status} ` +
-		`reason={.status.conditions[?(@.type=="Ready")].reason} version={.status.version} user={.status.user} ` +
-		`siteAdmin={.status.siteAdmin}`
-	want := fmt.Sprintf("Ready=True reason=Connected version=%s user=%s siteAdmin=true", srv.Version, srv.AdminUser)
-	if err := waitForOutput(c, kubeconfig, want,
-		"-n", giteaNamespace, "get", "giteaprovider", giteaProviderName, "-o", providerStatus); err != nil {
-		return fmt.Errorf("GiteaProvider %s/%s did not become Ready (see %s): %w", giteaNamespace, giteaProviderName,
-			mgr.logFile, err)
-	}
-	step("GiteaProvider %s/%s: %s", giteaNamespace, giteaProviderName, want)
-	resources, err := applyGiteaResources(c, kubeconfig, srv)
-	if err != nil {
-		return fmt.Errorf("%w (see %s)", err, mgr.logFile)
 	}
 	repoURL := repositoryURL(resources, srv.URL)
 
@@ -333,6 +319,37 @@ Press Ctrl-C to stop everything; nothing is left behind.
 		mgd.exited <- err
 		return fmt.Errorf("the managed operator exited unexpectedly (%v); its log: %s", err, mgd.logFile)
 	}
+}
+
+// setUpGitea waits for the demo's Gitea, applies the GiteaProvider connecting to it and waits until it is
+// Ready, then applies the Gitea resources and waits until they are Ready. managerLog is where to look when
+// they do not get Ready.
+func setUpGitea(ctx context.Context, c config, kubeconfig string, gitea *pendingGitea, managerLog string) (
+	*giteaserver.Server, []giteaResource, error) {
+	srv, err := gitea.wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	step("Gitea %s at %s (site admin %s; log: %s)", srv.Version, srv.URL, srv.AdminUser,
+		filepath.Join(srv.WorkPath, "gitea.log"))
+	if err := applyGiteaProvider(c, kubeconfig, srv); err != nil {
+		return nil, nil, err
+	}
+	providerStatus := `jsonpath=Ready={.status.conditions[?(@.type=="Ready")].status} ` +
+		`reason={.status.conditions[?(@.type=="Ready")].reason} version={.status.version} user={.status.user} ` +
+		`siteAdmin={.status.siteAdmin}`
+	want := fmt.Sprintf("Ready=True reason=Connected version=%s user=%s siteAdmin=true", srv.Version, srv.AdminUser)
+	if err := waitForOutput(c, kubeconfig, want,
+		"-n", giteaNamespace, "get", "giteaprovider", giteaProviderName, "-o", providerStatus); err != nil {
+		return nil, nil, fmt.Errorf("GiteaProvider %s/%s did not become Ready (see %s): %w", giteaNamespace,
+			giteaProviderName, managerLog, err)
+	}
+	step("GiteaProvider %s/%s: %s", giteaNamespace, giteaProviderName, want)
+	resources, err := applyGiteaResources(ctx, c, kubeconfig, srv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (see %s)", err, managerLog)
+	}
+	return srv, resources, nil
 }
 
 // process is one nuop process the demo runs.
@@ -597,8 +614,9 @@ func (r *giteaResource) notReady() string {
 }
 
 // applyGiteaResources applies c.giteaResources, with the Gitea admin's name filled in, and waits until each
-// of its objects is Ready (two minutes at most); it prints them as a table.
-func applyGiteaResources(c config, kubeconfig string, srv *giteaserver.Server) ([]giteaResource, error) {
+// of its objects is Ready (two minutes at most, or until ctx ends: Ctrl-C); it prints them as a table.
+func applyGiteaResources(ctx context.Context, c config, kubeconfig string, srv *giteaserver.Server) (
+	[]giteaResource, error) {
 	data, err := os.ReadFile(c.giteaResources)
 	if err != nil {
 		return nil, err
@@ -637,7 +655,11 @@ func applyGiteaResources(c config, kubeconfig string, srv *giteaserver.Server) (
 			return nil, fmt.Errorf("the Gitea resources of %s are not Ready after 2 minutes:\n  %s",
 				c.giteaResources, strings.Join(waiting, "\n  "))
 		}
-		time.Sleep(500 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }
 

@@ -76,7 +76,8 @@ func main() {
 	if os.Getenv(childEnv) == "" {
 		os.Exit(superviseChild())
 	}
-	if err := run(c); err != nil {
+	// Ctrl-C while the demo comes up ends its waits: what has started is stopped, and that is no failure.
+	if err := run(c); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		os.Exit(1)
 	}
@@ -200,12 +201,12 @@ func run(c config) error {
 		return err
 	}
 	step("waiting for the example scripts to act on %s", c.examples)
-	if err := waitForOutput(c, kubeconfig, "hello from the demo",
+	if err := waitForOutput(ctx, c, kubeconfig, "hello from the demo",
 		"-n", "demo-a", "get", "configmap", "demo-settings", "-o", "jsonpath={.data.greeting}"); err != nil {
 		return fmt.Errorf("config-replicator did not copy demo-settings into demo-a (see %s): %w", std.logFile, err)
 	}
 	step("config-replicator copied default/demo-settings into demo-a and demo-b")
-	if err := waitForOutput(c, kubeconfig, "Hello, World",
+	if err := waitForOutput(ctx, c, kubeconfig, "Hello, World",
 		"-n", "default", "get", "greeting", "world", "-o", "jsonpath={.status.message}"); err != nil {
 		return fmt.Errorf("greeting did not write the status of greeting/world (see %s): %w", std.logFile, err)
 	}
@@ -233,25 +234,20 @@ func run(c config) error {
 		return err
 	}
 	step("managed ready: the managed operator of NuOperator default/git-demo")
-	if err := waitForOutput(c, kubeconfig, "hello from a script fetched from git",
+	if err := waitForOutput(ctx, c, kubeconfig, "hello from a script fetched from git",
 		"-n", "default", "get", "configmap", "git-demo", "-o", "jsonpath={.data.greeting}"); err != nil {
 		return fmt.Errorf("fetched-greeter did not write data.greeting of git-demo (see %s): %w", mgd.logFile, err)
 	}
 	step("fetched-greeter, fetched from git, wrote data.greeting of default/git-demo")
 	status := `jsonpath=ScriptsLoaded={.status.conditions[?(@.type=="ScriptsLoaded")].status} ` +
 		`SourcesFetched={.status.conditions[?(@.type=="SourcesFetched")].status} revision={.status.sources[0].revision}`
-	if err := waitForOutput(c, kubeconfig, "ScriptsLoaded=True SourcesFetched=True revision="+repo.revision,
+	if err := waitForOutput(ctx, c, kubeconfig, "ScriptsLoaded=True SourcesFetched=True revision="+repo.revision,
 		"-n", "default", "get", "nuoperator", "git-demo", "-o", status); err != nil {
 		return fmt.Errorf("the status of NuOperator git-demo (see %s): %w", mgd.logFile, err)
 	}
 	step("NuOperator default/git-demo: ScriptsLoaded=True SourcesFetched=True revision=%s", repo.revision)
 
 	srv, resources, err := setUpGitea(ctx, c, kubeconfig, gitea, mgr.logFile)
-	if err != nil && ctx.Err() != nil {
-		fmt.Println()
-		step("stopping")
-		return nil
-	}
 	if err != nil {
 		return err
 	}
@@ -306,8 +302,7 @@ Press Ctrl-C to stop everything; nothing is left behind.
 
 	select {
 	case <-ctx.Done():
-		fmt.Println()
-		step("stopping")
+		_ = interrupted(ctx)
 		return nil
 	case err := <-mgr.exited:
 		mgr.exited <- err
@@ -339,7 +334,7 @@ func setUpGitea(ctx context.Context, c config, kubeconfig string, gitea *pending
 		`reason={.status.conditions[?(@.type=="Ready")].reason} version={.status.version} user={.status.user} ` +
 		`siteAdmin={.status.siteAdmin}`
 	want := fmt.Sprintf("Ready=True reason=Connected version=%s user=%s siteAdmin=true", srv.Version, srv.AdminUser)
-	if err := waitForOutput(c, kubeconfig, want,
+	if err := waitForOutput(ctx, c, kubeconfig, want,
 		"-n", giteaNamespace, "get", "giteaprovider", giteaProviderName, "-o", providerStatus); err != nil {
 		return nil, nil, fmt.Errorf("GiteaProvider %s/%s did not become Ready (see %s): %w", giteaNamespace,
 			giteaProviderName, managerLog, err)
@@ -447,8 +442,16 @@ func kubectlApplyData(c config, kubeconfig, what string, manifests []byte) error
 	return nil
 }
 
-// waitForOutput polls a kubectl command until its output is want, for a minute at most.
-func waitForOutput(c config, kubeconfig, want string, args ...string) error {
+// interrupted says the demo is stopping, and returns ctx's error.
+func interrupted(ctx context.Context) error {
+	fmt.Println()
+	step("stopping")
+	return ctx.Err()
+}
+
+// waitForOutput polls a kubectl command until its output is want, for a minute at most, or until ctx ends
+// (Ctrl-C).
+func waitForOutput(ctx context.Context, c config, kubeconfig, want string, args ...string) error {
 	deadline := time.Now().Add(time.Minute)
 	var last string
 	for time.Now().Before(deadline) {
@@ -457,7 +460,11 @@ func waitForOutput(c config, kubeconfig, want string, args ...string) error {
 		if err == nil && last == want {
 			return nil
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return interrupted(ctx)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	return fmt.Errorf("kubectl %s: got %q, want %q", strings.Join(args, " "), last, want)
 }
@@ -657,7 +664,7 @@ func applyGiteaResources(ctx context.Context, c config, kubeconfig string, srv *
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, interrupted(ctx)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

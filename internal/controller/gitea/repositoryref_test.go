@@ -55,3 +55,25 @@ var _ = Describe("repositoryRef", func() {
 		Expect(protectionNamesOf(full)).To(ConsistOf("main"))
 	})
 })
+
+var _ = Describe("an Organization and its Repository resources", func() {
+	It("deletes the organization once the Repository resources that kept it are deleted", func() {
+		ns := readyProvider()
+		org := newOrg(ns, "owner", "ref-owner", nil)
+		Eventually(conditionOf(org, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		repo := newRepo(ns, "blocker", "", "blocker", func(r *giteav1alpha1.Repository) {
+			r.Spec.Owner, r.Spec.OrganizationRef = nil, &giteav1alpha1.LocalObjectReference{Name: "owner"}
+		})
+		Eventually(conditionOf(repo, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+
+		Expect(k8sClient.Delete(ctx, org)).To(Succeed())
+		Eventually(func() string { return conditionMessage(org, giteav1alpha1.ConditionReady) }, eventually, poll).
+			Should(ContainSubstring("while it owns repositories: blocker"))
+
+		Expect(k8sClient.Delete(ctx, repo)).To(Succeed())
+		Eventually(gone(repo), eventually, poll).Should(BeTrue())
+		Eventually(gone(org), eventually, poll).Should(BeTrue())
+		_, ok := orgInGitea("ref-owner")
+		Expect(ok).To(BeFalse())
+	})
+})

@@ -376,11 +376,16 @@ func (r *ManagedReconciler[T]) claimedBy(ctx context.Context, obj T) (string, er
 	return "", nil
 }
 
-// earlier orders resources by creation, then by namespace and name (creation times have 1 s resolution).
-func earlier(a, b metav1.Object) bool {
+// earlier orders resources by creation. Creation times have a resolution of one second: on a tie the one
+// that already holds the object (it has an origin) comes first, so an established resource never loses it to
+// a newcomer; then namespace and name decide.
+func earlier(a, b giteav1alpha1.Managed) bool {
 	ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
 	if !ta.Equal(&tb) {
 		return ta.Before(&tb)
+	}
+	if holdsA, holdsB := a.ManagedStatus().Origin != "", b.ManagedStatus().Origin != ""; holdsA != holdsB {
+		return holdsA
 	}
 	return a.GetNamespace()+"/"+a.GetName() < b.GetNamespace()+"/"+b.GetName()
 }

@@ -16,7 +16,13 @@ limitations under the License.
 
 package gitea
 
-import "testing"
+import (
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+)
 
 // The real Gitea of the suite is 1.26.0; older ones (UnsupportedVersion) cannot be had here, so the rule
 // itself is pinned on the version strings Gitea reports.
@@ -34,6 +40,32 @@ func TestSupported(t *testing.T) {
 	} {
 		if got := supported(version); got != want {
 			t.Errorf("supported(%q) = %v, want %v", version, got, want)
+		}
+	}
+}
+
+// Two resources claiming one Gitea object: which one keeps it.
+func TestEarlier(t *testing.T) {
+	org := func(ns string, created int64, origin giteav1alpha1.Origin) *giteav1alpha1.Organization {
+		o := &giteav1alpha1.Organization{}
+		o.Namespace, o.Name = ns, "acme"
+		o.CreationTimestamp = metav1.Unix(created, 0)
+		o.Status.Origin = origin
+		return o
+	}
+	for _, tt := range []struct {
+		name string
+		a, b *giteav1alpha1.Organization
+		want bool
+	}{
+		{"created a second earlier", org("b", 1, ""), org("a", 2, giteav1alpha1.OriginCreated), true},
+		{"created a second later", org("a", 2, giteav1alpha1.OriginCreated), org("b", 1, ""), false},
+		{"same second, a holds the object", org("gitea-9", 1, giteav1alpha1.OriginAdopted), org("gitea-10", 1, ""), true},
+		{"same second, b holds the object", org("gitea-10", 1, ""), org("gitea-9", 1, giteav1alpha1.OriginCreated), false},
+		{"same second, neither holds it: by namespace", org("a", 1, ""), org("b", 1, ""), true},
+	} {
+		if got := earlier(tt.a, tt.b); got != tt.want {
+			t.Errorf("%s: earlier = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

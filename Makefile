@@ -56,7 +56,7 @@ test-e2e: manifests generate envtest kustomize nu gitea ## Run only the end-to-e
 .PHONY: bench
 bench: envtest nu gitea ## Run both benchmarks (script engine, Gitea managed resources) and print their reports (docs/benchmarks.md).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go run ./test/bench/engine $(BENCH_ARGS)
-	$(MAKE) bench-gitea
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go run ./test/bench/gitea $(BENCH_GITEA_ARGS)
 
 # The Gitea managed-resources benchmark alone: N Repositories, each with a Webhook and a Label, against a real
 # Gitea (docs/benchmarks.md). Flags go in BENCH_GITEA_ARGS, e.g. BENCH_GITEA_ARGS="-n 50 -check".
@@ -82,7 +82,7 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 demo: manifests build envtest kubectl kustomize nu gitea ## Run nuop and its example scripts on a local control plane it starts itself.
 	go build -o $(LOCALBIN)/demo ./hack/demo
 	$(LOCALBIN)/demo --assets "$(ENVTEST_ASSETS)" --manager $(LOCALBIN)/manager --kubectl $(KUBECTL) \
-		--kustomize $(KUSTOMIZE) --crds config/crd/bases --samples config/samples
+		--kustomize $(KUSTOMIZE) --gitea $(GITEA) --crds config/crd/bases --samples config/samples
 
 ##@ Build
 

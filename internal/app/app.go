@@ -251,7 +251,7 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	case options.ModeManager:
 		if err := nuopctrl.SetupWithManager(mgr, nuopctrl.Options{
 			// config/manager passes the manager's own image, the default of every managed operator.
-			Image:            os.Getenv("NUOP_IMAGE"),
+			Image:            o.Image,
 			MaxScriptTimeout: o.MaxScriptTimeout,
 		}); err != nil {
 			return err

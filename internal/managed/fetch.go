@@ -163,14 +163,20 @@ func (f *Fetch) credentialsOf(namespace string, i int, path string,
 	c *nuopv1alpha1.Credentials) func(context.Context) (*source.Credentials, error) {
 	if f.Secrets != nil {
 		return func(ctx context.Context) (*source.Credentials, error) {
+			// Token, user name, password and CA usually sit in one Secret: read each Secret once per load.
+			read := map[string]*corev1.Secret{}
 			return collect(c, func(sel *corev1.SecretKeySelector, _ string) ([]byte, error) {
-				secret := &corev1.Secret{}
-				err := f.Secrets.Get(ctx, client.ObjectKey{Namespace: namespace, Name: sel.Name}, secret)
-				if apierrors.IsNotFound(err) {
-					return nil, fs.ErrNotExist
-				}
-				if err != nil {
-					return nil, fmt.Errorf("reading Secret %s: %w", sel.Name, err)
+				secret, seen := read[sel.Name]
+				if !seen {
+					secret = &corev1.Secret{}
+					err := f.Secrets.Get(ctx, client.ObjectKey{Namespace: namespace, Name: sel.Name}, secret)
+					if apierrors.IsNotFound(err) {
+						return nil, fs.ErrNotExist
+					}
+					if err != nil {
+						return nil, fmt.Errorf("reading Secret %s: %w", sel.Name, err)
+					}
+					read[sel.Name] = secret
 				}
 				data, ok := secret.Data[sel.Key]
 				if !ok {

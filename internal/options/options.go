@@ -109,6 +109,9 @@ type Options struct {
 	MaxScriptTimeout   time.Duration
 	KubeAPIQPS         float64
 	KubeAPIBurst       int
+	// Image is the manager's own image (env NUOP_IMAGE; a pod cannot read its own image, so config/ passes
+	// it): the managed operators' default image.
+	Image string
 	// GiteaAllowedHosts restricts the addresses the manager's Gitea clients may connect to.
 	GiteaAllowedHosts giteaclient.AllowList
 
@@ -231,6 +234,7 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		}
 	}
 	envFallback("mode", "NUOP_MODE", &mode)
+	o.Image, _ = getenv("NUOP_IMAGE")
 	envFallback("script-path", "NUOP_SCRIPT_PATH", &o.ScriptPath)
 	envFallback("mappings-path", "NUOP_MAPPINGS_PATH", &o.MappingsPath)
 	envFallback("leader-election-namespace", "LEADER_ELECTION_NAMESPACE", &o.LeaderElectionNamespace)

@@ -188,7 +188,3 @@ func (u *User) ManagedStatus() *ResourceStatus { return &u.Status.ResourceStatus
 func init() {
 	knownTypes = append(knownTypes, &User{}, &UserList{})
 }
-
-// GiteaName is the user's name in Gitea as last observed (it follows renames), for the resources that refer
-// to it through userRef. Empty until the user is Ready.
-func (u *User) GiteaName() string { return u.Status.AtProvider.Username }

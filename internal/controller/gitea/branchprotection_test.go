@@ -233,7 +233,6 @@ var _ = Describe("BranchProtection", func() {
 		first := newBranchProtection(readyProvider(), "main", repo, "main", nil)
 		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		ns := readyProvider()
-		waitPastCreationOf(first)
 		second := newBranchProtection(ns, "main", repo, "main", nil)
 		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
 		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/main"))

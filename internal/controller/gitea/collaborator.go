@@ -132,5 +132,5 @@ func (a collaborators) Update(ctx context.Context, c *Conn, cr *giteav1alpha1.Co
 func (collaborators) Delete(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) error {
 	owner, repo := collaboratorRepository(c, cr)
 	_, err := c.Client.Do(ctx, http.MethodDelete, collaboratorPath(c, cr), nil, nil, nil)
-	return ignoreAbsent(collaboratorError(err, cr, owner, repo))
+	return collaboratorError(err, cr, owner, repo)
 }

@@ -167,8 +167,7 @@ func (a deployKeys) Delete(ctx context.Context, c *Conn, k *giteav1alpha1.Deploy
 	}
 	found, err := a.find(ctx, c, repo, fp, k.Status.ID)
 	if err != nil || found == nil {
-		// A repository already gone took the object with it.
-		return ignoreAbsent(err)
+		return err
 	}
 	return deleteKey(ctx, c, repo, found.ID)
 }

@@ -199,7 +199,6 @@ var _ = Describe("DeployKey", func() {
 		first := newDeployKey(readyProvider(), "ci", repo, key, nil)
 		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		ns := readyProvider()
-		waitPastCreationOf(first)
 		second := newDeployKey(ns, "ci", repo, key, nil)
 		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
 		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/ci"))

@@ -188,14 +188,16 @@ func setupKind[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager, c
 			return err
 		}
 	}
+	referable := name == kindOrganization || name == kindRepository
 	for _, other := range kinds {
-		// A dependency turning Ready, or renamed, matters to the resources that refer to it.
-		if self.dependencies != nil {
+		// A dependency turning Ready, or renamed, matters to the resources that refer to it. Only
+		// organizations and repositories are referred to (organizationRef, repositoryRef).
+		if self.dependencies != nil && (other.Kind == kindOrganization || other.Kind == kindRepository) {
 			b = b.Watches(other.NewObject(), dependentsOf(r.client, other.Kind, newList), builder.WithPredicates(readyChanged{}))
 		}
 		// A resource that refers to this kind going away may unblock a delete (an organization that still
 		// owned a repository).
-		if other.dependencies != nil {
+		if referable && other.dependencies != nil {
 			b = b.Watches(other.NewObject(), dependenciesOf(name, other.dependencies), builder.WithPredicates(deleted{}))
 		}
 	}

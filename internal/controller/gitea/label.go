@@ -181,7 +181,7 @@ func (labels) Delete(ctx context.Context, c *Conn, l *giteav1alpha1.Label) error
 	if id == 0 {
 		label, err := findLabel(ctx, c, owner, repo, 0, l.Spec.Name)
 		if err != nil || label == nil {
-			return ignoreAbsent(err)
+			return err
 		}
 		id = label.ID
 	}

@@ -216,6 +216,9 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 			return obs, reasonf(giteav1alpha1.ReasonInvalidSpec, "%v", createErr)
 		}
 		status.Origin = giteav1alpha1.OriginCreated
+		// Recorded at once: the lookups of the rest of this pass (Update, Observe) then go by id, not by a
+		// scan of every sibling.
+		status.ID = after.ID
 		r.event(obj, "Normal", giteav1alpha1.ReasonCreating, "Create", "created the %s %s in Gitea",
 			strings.ToLower(r.kind), r.adapter.Key(conn, obj))
 		obs = after
@@ -233,6 +236,7 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 		return obs, nil
 	}
 	drift := obs.Drift
+	status.ID = obs.ID // Update and the Observe after it find the object by id
 	if err := r.adapter.Update(ctx, conn, obj, obs); err != nil {
 		return obs, err
 	}
@@ -258,9 +262,10 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 		r.setReady(obj, metav1.ConditionFalse, giteav1alpha1.ReasonDeleting, "deleting the %s in Gitea", strings.ToLower(r.kind))
 		_, conn, err := r.connect(ctx, obj, true)
 		if err == nil {
-			err = r.adapter.Delete(ctx, conn, obj)
+			// An object already gone, or gone with the repository or organization holding it, is deleted.
+			err = ignoreAbsent(r.adapter.Delete(ctx, conn, obj))
 		}
-		if err != nil && !giteaclient.IsNotFound(err) {
+		if err != nil {
 			return r.done(ctx, obj, orig, err)
 		}
 		r.event(obj, "Normal", "Deleted", "Delete", "deleted the %s %s in Gitea", strings.ToLower(r.kind), r.adapter.Key(conn, obj))

@@ -116,7 +116,7 @@ func (r *ProviderReconciler) check(ctx context.Context, p *giteav1alpha1.GiteaPr
 	if err != nil {
 		return res.failed(err)
 	}
-	ca, _, err := r.readCABundle(ctx, p)
+	ca, err := r.readCABundle(ctx, p)
 	if err != nil {
 		return res.failed(err)
 	}

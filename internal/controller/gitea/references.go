@@ -24,7 +24,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 )
@@ -74,8 +73,6 @@ func (e *caBundleError) Error() string { return e.msg }
 type credentials struct {
 	token              string
 	username, password string
-	// version is the Secret's resourceVersion: a new one rebuilds the client.
-	version string
 }
 
 // readSecret reads a Secret live (the manager caches only Secrets' metadata: their data stays out of its
@@ -95,7 +92,7 @@ func (r *ProviderReconciler) readCredentials(ctx context.Context, p *giteav1alph
 	if err != nil {
 		return credentials{}, err
 	}
-	c := credentials{version: s.ResourceVersion}
+	c := credentials{}
 	if token := string(s.Data[spec.TokenKey]); token != "" {
 		c.token = token
 		return c, nil
@@ -108,59 +105,45 @@ func (r *ProviderReconciler) readCredentials(ctx context.Context, p *giteav1alph
 	return c, nil
 }
 
-// readCABundle returns the PEM bundle tls.caBundle names (nil when unset) and its resourceVersion.
-func (r *ProviderReconciler) readCABundle(ctx context.Context, p *giteav1alpha1.GiteaProvider) ([]byte, string, error) {
+// readCABundle returns the PEM bundle tls.caBundle names (nil when unset).
+func (r *ProviderReconciler) readCABundle(ctx context.Context, p *giteav1alpha1.GiteaProvider) ([]byte, error) {
 	if p.Spec.TLS == nil || p.Spec.TLS.CABundle == nil {
-		return nil, "", nil
+		return nil, nil
 	}
 	src := p.Spec.TLS.CABundle
 	var (
-		data    []byte
-		version string
-		what    string
-		key     string
+		data []byte
+		what string
+		key  string
 	)
 	switch {
 	case src.SecretRef != nil:
 		s, err := r.readSecret(ctx, p.Namespace, src.SecretRef.Name)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		key, what = src.SecretRef.Key, "Secret "+src.SecretRef.Name
-		data, version = s.Data[key], s.ResourceVersion
+		data = s.Data[key]
 	case src.ConfigMapRef != nil:
 		cm := &corev1.ConfigMap{}
 		err := r.apiReader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: src.ConfigMapRef.Name}, cm)
 		if apierrors.IsNotFound(err) {
-			return nil, "", missingf("ConfigMap %s not found in namespace %s", src.ConfigMapRef.Name, p.Namespace)
+			return nil, missingf("ConfigMap %s not found in namespace %s", src.ConfigMapRef.Name, p.Namespace)
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		key, what = src.ConfigMapRef.Key, "ConfigMap "+src.ConfigMapRef.Name
-		data, version = []byte(cm.Data[key]), cm.ResourceVersion
+		data = []byte(cm.Data[key])
 		if len(data) == 0 {
 			data = cm.BinaryData[key]
 		}
 	}
 	if len(data) == 0 {
-		return nil, "", missingf("%s has no key %s (the CA bundle)", what, key)
+		return nil, missingf("%s has no key %s (the CA bundle)", what, key)
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(data) {
-		return nil, "", &caBundleError{msg: fmt.Sprintf("the key %s of %s holds no PEM certificate", key, what)}
+		return nil, &caBundleError{msg: fmt.Sprintf("the key %s of %s holds no PEM certificate", key, what)}
 	}
-	return data, version, nil
-}
-
-// providersReferencing maps a Secret or ConfigMap to the providers of its namespace that read it.
-func (r *ProviderReconciler) providersReferencing(ctx context.Context, key, namespace string) []types.NamespacedName {
-	var list giteav1alpha1.GiteaProviderList
-	if err := r.client.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{referencesIndex: key}); err != nil {
-		return nil
-	}
-	out := make([]types.NamespacedName, 0, len(list.Items))
-	for i := range list.Items {
-		out = append(out, client.ObjectKeyFromObject(&list.Items[i]))
-	}
-	return out
+	return data, nil
 }

@@ -38,13 +38,13 @@ import (
 type repositories struct{}
 
 func init() {
-	registerKind("Repository", func() *giteav1alpha1.Repository { return &giteav1alpha1.Repository{} },
+	registerKind(kindRepository, func() *giteav1alpha1.Repository { return &giteav1alpha1.Repository{} },
 		func() client.ObjectList { return &giteav1alpha1.RepositoryList{} }, Adapter[*giteav1alpha1.Repository](repositories{}))
 }
 
 func (repositories) Dependencies(r *giteav1alpha1.Repository) []Dependency {
 	if ref := r.Spec.OrganizationRef; ref != nil {
-		return []Dependency{{Kind: "Organization", Name: ref.Name}}
+		return []Dependency{{Kind: kindOrganization, Name: ref.Name}}
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func (repositories) owner(c *Conn, r *giteav1alpha1.Repository) string {
 	if r.Spec.Owner != nil {
 		return *r.Spec.Owner
 	}
-	if dep, ok := c.Dep(Dependency{Kind: "Organization", Name: r.Spec.OrganizationRef.Name}); ok {
+	if dep, ok := c.Dep(Dependency{Kind: kindOrganization, Name: r.Spec.OrganizationRef.Name}); ok {
 		return dep.(*giteav1alpha1.Organization).GiteaName()
 	}
 	return r.Status.AtProvider.Owner

@@ -115,15 +115,9 @@ func SetupProviderWithManager(ctx context.Context, mgr ctrl.Manager, clients *gi
 		clients:   clients,
 		opts:      opts,
 	}
+	providers := func() client.ObjectList { return &giteav1alpha1.GiteaProviderList{} }
 	referenced := func(key func(string) string) handler.EventHandler {
-		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-			providers := r.providersReferencing(ctx, key(o.GetName()), o.GetNamespace())
-			out := make([]reconcile.Request, 0, len(providers))
-			for _, p := range providers {
-				out = append(out, reconcile.Request{NamespacedName: p})
-			}
-			return out
-		})
+		return indexed(r.client, referencesIndex, providers, func(o client.Object) string { return key(o.GetName()) })
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(ProviderControllerName).

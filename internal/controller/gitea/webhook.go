@@ -324,8 +324,7 @@ func (a webhooks) Delete(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook)
 	}
 	h, err := a.find(ctx, c, w, t)
 	if err != nil || h == nil {
-		// A repository already gone took the object with it.
-		return ignoreAbsent(err)
+		return err
 	}
 	return a.deleteHook(ctx, c, t, h.ID)
 }

@@ -303,6 +303,11 @@ func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool
 	ready := err == nil && meta.IsStatusConditionTrue(provider.Status.Conditions, giteav1alpha1.ConditionReady)
 	cl, cached := r.clients.Get(key)
 	switch {
+	case !cached && ready:
+		// After a restart the provider is Ready before its controller has rebuilt its client: no event on the
+		// provider will say when it has, so retry with backoff rather than wait for the next sync.
+		return nil, nil, &reasonError{reason: giteav1alpha1.ReasonProviderNotReady, retry: true,
+			msg: fmt.Sprintf("GiteaProvider %s is Ready; its client is being built", key.Name)}
 	case !cached || (!ready && !deleting):
 		what := "is not Ready"
 		if apierrors.IsNotFound(err) {
@@ -438,6 +443,8 @@ func (r *ManagedReconciler[T]) patchAnnotations(ctx context.Context, obj T, edit
 type reasonError struct {
 	reason string
 	msg    string
+	// retry says a retry with backoff may help, where the reason alone would wait for a change or a sync.
+	retry bool
 }
 
 func (e *reasonError) Error() string { return e.msg }
@@ -450,7 +457,7 @@ func reasonf(reason, format string, args ...any) error {
 // may help (the alternative being the next sync or a change to the resource).
 func reasonOf(err error) (reason string, retry bool) {
 	if re, ok := errors.AsType[*reasonError](err); ok {
-		return re.reason, re.reason == giteav1alpha1.ReasonDeleteRefused
+		return re.reason, re.retry || re.reason == giteav1alpha1.ReasonDeleteRefused
 	}
 	switch giteaclient.KindOf(err) {
 	case giteaclient.KindUnauthorized:

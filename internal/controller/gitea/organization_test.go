@@ -383,3 +383,19 @@ var _ = Describe("gitea_resources", func() {
 		Expect(count("false")).To(BeNumerically(">=", 1))
 	})
 })
+
+var _ = Describe("a Ready provider whose client is not built yet", func() {
+	It("is retried with backoff, so a resource acts once the client is back (as after a manager restart)", func() {
+		ns := readyProvider()
+		p := &giteav1alpha1.GiteaProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gitea"}}
+		// What a restart looks like to a resource: the provider is Ready, its client is not in the cache.
+		clients.Delete(client.ObjectKeyFromObject(p))
+		o := newOrg(ns, "restart", "acme-restart", nil)
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/ProviderNotReady"))
+		Expect(conditionMessage(o, giteav1alpha1.ConditionReady)).To(ContainSubstring("its client is being built"))
+
+		// The provider's next check rebuilds the client; nothing about the provider's readiness changes.
+		recheck(p)
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+	})
+})

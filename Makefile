@@ -118,6 +118,20 @@ docker-buildx: ## Build and push docker image for the manager for cross-platform
 	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --tag ${IMG} .
 	- $(CONTAINER_TOOL) buildx rm nuop-builder
 
+# The Dockerfile's linux/amd64 image without a Docker engine, as an OCI image layout in IMAGE_DIR
+# (docs/operations.md#image): hack/image applies the Dockerfile's final stage to BASE_IMAGE (an OCI image
+# layout, e.g. `crane pull --format=oci gcr.io/distroless/static:nonroot base`), else to a stand-in for
+# distroless static, with this machine's static manager build, nu and kubectl in place of its stages.
+IMAGE_DIR ?= dist/image
+BASE_IMAGE ?=
+.PHONY: image
+image: nu kubectl ## Assemble the image as an OCI layout in dist/image, without Docker (BASE_IMAGE=<layout> for a base).
+	mkdir -p dist/image-build
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -o dist/image-build/manager ./cmd
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) go run ./hack/image -o $(IMAGE_DIR) $(if $(BASE_IMAGE),-base $(BASE_IMAGE)) \
+		-from builder=dist/image-build/manager -from nushell=$(NU) -from kubectl=$(KUBECTL) \
+		-build-arg VERSION=$$(git describe --tags --always --dirty) -build-arg REVISION=$$(git rev-parse HEAD)
+
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment.
 	mkdir -p dist

@@ -568,6 +568,37 @@ func TestBuildOnABaseLayout(t *testing.T) {
 	}
 }
 
+// A derived image (nuop's guide: FROM nuop's image, COPY scripts) builds on make image's layout, and
+// keeps nuop's user, entrypoint and environment.
+func TestDerivedImage(t *testing.T) {
+	im := theImage.get(t)
+	ctx := t.TempDir()
+	if err := writeFiles(ctx, map[string]string{
+		"Dockerfile":          "FROM registry.example.com/nuop:v0.1.0\nCOPY scripts/ /operator/\n",
+		"scripts/mine/mod.nu": "def main [] {}\n",
+		"scripts/mine/lib.nu": "export def f [] {}\n",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	derived, err := buildAndRead(Options{
+		Dockerfile: filepath.Join(ctx, "Dockerfile"),
+		Context:    ctx,
+		Base:       im.dir,
+		Created:    time.Unix(0, 0),
+	}, filepath.Join(t.TempDir(), "derived"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/operator/mine/mod.nu", "/operator/mine/lib.nu", "/scripts/greeting/mod.nu", "/manager"} {
+		if _, ok := derived.files[p]; !ok {
+			t.Errorf("%s is missing", p)
+		}
+	}
+	if diff := cmp.Diff(im.config.Config, derived.config.Config); diff != "" {
+		t.Errorf("the derived image's configuration differs (-nuop +derived):\n%s", diff)
+	}
+}
+
 // COPY from the context honours .dockerignore as Docker does: a pattern excludes, a later ! lets back in.
 func TestCopyFromContextHonoursDockerignore(t *testing.T) {
 	ctx := t.TempDir()

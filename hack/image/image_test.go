@@ -287,9 +287,13 @@ func hashOf(open func() (io.ReadCloser, error)) (v1.Hash, int64, error) {
 // The three binaries of the image run on a distroless static base: no loader, no shared library.
 func TestBinariesAreStatic(t *testing.T) {
 	s := imageSources.get(t)
-	for name, p := range map[string]string{"manager (CGO_ENABLED=0)": s.manager, "nu": s.nu, "kubectl": s.kubectl} {
+	for p, origin := range map[string]string{
+		s.manager: "built with CGO_ENABLED=0",
+		s.nu:      "make nu provisions it",
+		s.kubectl: "make kubectl provisions it, built without cgo",
+	} {
 		if err := checkStatic(p); err != nil {
-			t.Errorf("%s: %v", name, err)
+			t.Errorf("%v (%s)", err, origin)
 		}
 	}
 }

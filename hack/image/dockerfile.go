@@ -120,7 +120,7 @@ func ParsePlan(dockerfile []byte, buildArgs map[string]string) (*Plan, error) {
 			}
 		}
 		if err := p.apply(cmd, env, global, buildArgs, expand); err != nil {
-			return nil, fmt.Errorf("%s (line %d): %w", cmd.Name(), line(cmd), err)
+			return nil, fmt.Errorf("%s (line %d): %w", strings.ToUpper(cmd.Name()), line(cmd), err)
 		}
 	}
 	return p, nil

@@ -25,37 +25,55 @@ import (
 	"kemper.buzz/nuop/internal/giteaclient"
 )
 
-// What the kinds that belong to a repository (webhooks, deploy keys, branch protections) share: the
-// repository is named "owner/name" or by a Repository resource (repositoryRef).
+// What the kinds that belong to a repository or an organization share: the parent is named by its Gitea name
+// or by a resource (repositoryRef, organizationRef), whose current name comes from its status.
 
 // fullNamer is a Repository resource, resolved through an interface so these kinds do not depend on its
 // types.
 type fullNamer interface{ GiteaFullName() (owner, name string) }
 
-// repositoryOf is the repository ("owner/name") given as a string or through ref, or seen (the one last
-// observed) when the referenced resource is gone, as while the dependent is being deleted.
-func repositoryOf(c *Conn, repository *string, ref *giteav1alpha1.LocalObjectReference, seen string) string {
-	if repository != nil {
-		return *repository
+// repositoryOf is the repository ("owner/name") given as a string or through repositoryRef, or seen (the one
+// last observed) when the referenced resource is gone, as while the dependent is being deleted.
+func repositoryOf(c *Conn, r giteav1alpha1.RepositoryReference, seen string) string {
+	if r.Repository != nil {
+		return *r.Repository
 	}
-	if ref != nil {
-		if dep, ok := c.Dep(Dependency{Kind: kindRepository, Name: ref.Name}); ok {
-			if r, ok := dep.(fullNamer); ok {
-				if owner, name := r.GiteaFullName(); owner != "" {
-					return owner + "/" + name
-				}
+	if r.RepositoryRef != nil {
+		if dep, ok := c.Dep(Dependency{Kind: kindRepository, Name: r.RepositoryRef.Name}); ok {
+			if owner, name := dep.(fullNamer).GiteaFullName(); owner != "" {
+				return owner + "/" + name
 			}
 		}
 	}
 	return seen
 }
 
-// repositoryDependencies is the Repository resource ref names, if any.
-func repositoryDependencies(ref *giteav1alpha1.LocalObjectReference) []Dependency {
-	if ref == nil {
-		return nil
+// organizationOf is the organization's name given as a string or through organizationRef, or seen (the one
+// last observed) when the referenced resource is gone, as while the dependent is being deleted.
+func organizationOf(c *Conn, o giteav1alpha1.OrganizationReference, seen string) string {
+	if o.Organization != nil {
+		return string(*o.Organization)
 	}
-	return []Dependency{{Kind: kindRepository, Name: ref.Name}}
+	if o.OrganizationRef != nil {
+		if dep, ok := c.Dep(Dependency{Kind: kindOrganization, Name: o.OrganizationRef.Name}); ok {
+			if name := dep.(*giteav1alpha1.Organization).GiteaName(); name != "" {
+				return name
+			}
+		}
+	}
+	return seen
+}
+
+// parentDependencies are the Repository and Organization resources refs name (nil ones are skipped).
+func parentDependencies(repositoryRef, organizationRef *giteav1alpha1.LocalObjectReference) []Dependency {
+	var deps []Dependency
+	if repositoryRef != nil {
+		deps = append(deps, Dependency{Kind: kindRepository, Name: repositoryRef.Name})
+	}
+	if organizationRef != nil {
+		deps = append(deps, Dependency{Kind: kindOrganization, Name: organizationRef.Name})
+	}
+	return deps
 }
 
 // splitRepository is the owner and the name of "owner/name".
@@ -66,7 +84,7 @@ func splitRepository(fullName string) (owner, name string) {
 
 // repoPath is the API path of a repository ("owner/name").
 func repoPath(fullName string) string {
-	owner, name, _ := strings.Cut(fullName, "/")
+	owner, name := splitRepository(fullName)
 	return "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name)
 }
 

@@ -43,7 +43,7 @@ vet: ## Run go vet against code.
 # hack/tools.sh), the real nu, a real Gitea (found under NUOP_BIN_DIR by test/utils/giteaserver), the
 # built manager binary. test/e2e needs no cluster, so it runs here too.
 .PHONY: test
-test: manifests generate fmt vet envtest kustomize nu gitea ## Run all tests (unit, envtest suites, end to end).
+test: manifests generate fmt vet envtest kustomize kubectl nu gitea ## Run all tests (unit, envtest suites, end to end).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./... -timeout 20m -coverprofile cover.out
 
 .PHONY: test-e2e
@@ -193,14 +193,29 @@ uninstall: manifests kustomize kubectl ## Uninstall CRDs from the K8s cluster sp
 	@out="$$($(KUSTOMIZE) build config/crd 2>/dev/null || true)"; \
 	if [ -n "$$out" ]; then echo "$$out" | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -; else echo "No CRDs to uninstall."; fi
 
+# What `make deploy` and `make undeploy` apply: config/default, or an overlay built on it, e.g.
+# DEPLOY_CONFIG=config/overlays/production (docs/operations.md, "Install").
+DEPLOY_CONFIG ?= config/default
+
 .PHONY: deploy
-deploy: manifests kustomize kubectl ## Deploy controller to the K8s cluster specified in ~/.kube/config.
+deploy: manifests kustomize kubectl ## Deploy the manager (DEPLOY_CONFIG, default config/default) with image IMG to the K8s cluster specified in ~/.kube/config.
 	cd config/manager && $(KUSTOMIZE) edit set image controller=${IMG}
-	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+	$(KUSTOMIZE) build $(DEPLOY_CONFIG) | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
-undeploy: kustomize kubectl ## Undeploy controller from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
-	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+undeploy: kustomize kubectl ## Undeploy what `make deploy` applied (DEPLOY_CONFIG) from the K8s cluster specified in ~/.kube/config; release finalizers first (docs/operations.md, "Uninstall"). Call with ignore-not-found=true to ignore resource not found errors during deletion.
+	$(KUSTOMIZE) build $(DEPLOY_CONFIG) | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+STANDARD_CONFIG = config/overlays/standard-mode
+
+.PHONY: deploy-standard
+deploy-standard: kustomize kubectl ## Deploy a standard-mode operator running the scripts baked into image IMG (config/overlays/standard-mode).
+	cd $(STANDARD_CONFIG) && $(KUSTOMIZE) edit set image controller=${IMG}
+	$(KUSTOMIZE) build $(STANDARD_CONFIG) | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy-standard
+undeploy-standard: kustomize kubectl ## Undeploy the standard-mode operator; release its scripts' finalizers after (docs/operations.md, "Uninstall").
+	$(KUSTOMIZE) build $(STANDARD_CONFIG) | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Dependencies
 

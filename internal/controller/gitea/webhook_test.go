@@ -54,10 +54,16 @@ func hooksPathOf(target string) string {
 }
 
 // hookInGitea is the only hook of target.
-func hookInGitea(target string) giteaHook {
-	hooks := hooksOf(target)
-	Expect(hooks).To(HaveLen(1))
-	return hooks[0]
+func hookInGitea(target string) giteaHook { return onlyHook(target)(Default) }
+
+// onlyHook polls for the only hook of target: while a hook is replaced (deleted, then created) target
+// has none for a moment, which Eventually must retry rather than fail on.
+func onlyHook(target string) func(Gomega) giteaHook {
+	return func(g Gomega) giteaHook {
+		hooks := hooksOf(target)
+		g.Expect(hooks).To(HaveLen(1))
+		return hooks[0]
+	}
 }
 
 // hooksTo are target's hooks to url.
@@ -195,7 +201,7 @@ var _ = Describe("Webhook", func() {
 			w.Spec.BranchFilter = nil
 			w.Spec.Events = events("release")
 		})
-		Eventually(func() string { return hookInGitea(repo).Config["url"] }, eventually, poll).Should(Equal("https://ci.example.com/moved"))
+		Eventually(onlyHook(repo), eventually, poll).Should(HaveField("Config", HaveKeyWithValue("url", "https://ci.example.com/moved")))
 		h = hookInGitea(repo)
 		Expect(h.ID).To(Equal(got.Status.ID), "a url change edits the hook")
 		Expect(h.Events).To(Equal([]string{"release"}))
@@ -226,13 +232,13 @@ var _ = Describe("Webhook", func() {
 
 		// The header: edited in place, at once (no sync requested).
 		updateSecret(ns, "auth", map[string]string{"header": "Bearer auth-value-2"})
-		Eventually(func() string { return hookInGitea(repo).AuthorizationHeader }, eventually, poll).Should(Equal("Bearer auth-value-2"))
+		Eventually(onlyHook(repo), eventually, poll).Should(HaveField("AuthorizationHeader", "Bearer auth-value-2"))
 		Expect(hookInGitea(repo).ID).To(Equal(first.ID))
 		Expect(hookInGitea(repo).Active).To(BeTrue(), "a hook is created active unless the spec says otherwise")
 
 		// The secret: Gitea cannot change it, so the hook is replaced, its events kept, and only one hook left.
 		updateSecret(ns, "signing", map[string]string{"secret": "sign-value-2"})
-		Eventually(func() int64 { return hookInGitea(repo).ID }, eventually, poll).ShouldNot(Equal(first.ID))
+		Eventually(onlyHook(repo), eventually, poll).ShouldNot(HaveField("ID", first.ID))
 		h := hookInGitea(repo)
 		Expect(sortedSet(h.Events)).To(Equal([]string{"push", "release"}))
 		Expect(h.AuthorizationHeader).To(Equal("Bearer auth-value-2"))
@@ -281,7 +287,7 @@ var _ = Describe("Webhook", func() {
 			w.Spec.Type = "slack"
 			w.Spec.Slack = &giteav1alpha1.SlackWebhook{Channel: "#builds", Username: "gitea"}
 		})
-		Eventually(func() string { return hookInGitea("acme-hooked").Type }, eventually, poll).Should(Equal("slack"))
+		Eventually(onlyHook("acme-hooked"), eventually, poll).Should(HaveField("Type", "slack"))
 		h := hookInGitea("acme-hooked")
 		Expect(h.ID).NotTo(Equal(id))
 		Expect(h.Config).To(HaveKeyWithValue("channel", "#builds"))

@@ -59,7 +59,6 @@ rules:
 
 // request is one audited request of an impersonated user.
 type request struct {
-	User string
 	Verb string
 	// Group and Resource (resource or resource/subresource) are empty for a non-resource URL.
 	Group     string
@@ -78,7 +77,7 @@ func (r request) String() string {
 	return fmt.Sprintf("%d %s %s/%s (%s)", r.Code, p, r.Namespace, r.Name, r.URI)
 }
 
-// requests reads every finished request of user (all impersonated users when "").
+// requests reads every request user (impersonated) made.
 func (a *auditLog) requests(user string) []request {
 	GinkgoHelper()
 	f, err := os.Open(a.logPath)
@@ -91,13 +90,13 @@ func (a *auditLog) requests(user string) []request {
 	for scanner.Scan() {
 		var e auditv1.Event
 		Expect(json.Unmarshal(scanner.Bytes(), &e)).To(Succeed())
-		if e.ImpersonatedUser == nil || e.ResponseStatus == nil || seen[string(e.AuditID)] ||
-			(user != "" && e.ImpersonatedUser.Username != user) {
+		if e.ImpersonatedUser == nil || e.ImpersonatedUser.Username != user || e.ResponseStatus == nil ||
+			seen[string(e.AuditID)] {
 			continue
 		}
 		// A watch is logged when it starts and when it ends: once is enough.
 		seen[string(e.AuditID)] = true
-		r := request{User: e.ImpersonatedUser.Username, Verb: e.Verb, URI: e.RequestURI, Code: e.ResponseStatus.Code}
+		r := request{Verb: e.Verb, URI: e.RequestURI, Code: e.ResponseStatus.Code}
 		if o := e.ObjectRef; o != nil {
 			r.Group, r.Resource, r.Namespace, r.Name = o.APIGroup, o.Resource, o.Namespace, o.Name
 			if o.Subresource != "" {

@@ -40,7 +40,7 @@ var _ = Describe("the standard-mode example of "+standardOverlay, Ordered, func(
 
 	BeforeAll(func() {
 		rendered, err := render(standardOverlay)
-		Expect(err).NotTo(HaveOccurred(), "the standard-mode overlay (issue 7) renders")
+		Expect(err).NotTo(HaveOccurred(), "the standard-mode overlay (issue 7's deploy work) renders")
 		dep, container, err := deploymentRunning(rendered, options.ModeStandard)
 		Expect(err).NotTo(HaveOccurred())
 		namespace, sa := serviceAccountOf(dep)

@@ -2,9 +2,16 @@
 # Needs BuildKit (docker build, docker buildx, podman); builds linux/amd64 and linux/arm64, e.g.
 #   docker buildx build --platform linux/amd64,linux/arm64 -t ${IMG} .
 # Derived images add scripts with: FROM <this image>  +  COPY scripts/ /scripts/
+# `make image` assembles the same linux/amd64 image without Docker (hack/image reads this file): keep the
+# final stage to COPY, ENV, LABEL, WORKDIR, USER and ENTRYPOINT, which it knows how to apply.
 
+# The versions the Makefile provisions for the tests (NUSHELL_VERSION, ENVTEST_K8S_VERSION): the image
+# runs what was tested.
 ARG NUSHELL_VERSION=0.115.1
 ARG KUBECTL_VERSION=v1.37.2
+# Image labels: docker buildx build --build-arg VERSION=... --build-arg REVISION=$(git rev-parse HEAD)
+ARG VERSION=dev
+ARG REVISION=unknown
 
 # Build the manager binary. Go cross-compiles, so this stage runs on the build machine's platform.
 FROM --platform=$BUILDPLATFORM golang:1.26 AS builder
@@ -47,14 +54,25 @@ RUN set -eu; \
 FROM registry.k8s.io/kubectl:${KUBECTL_VERSION} AS kubectl
 
 # @nushell/linux-x64 is a static (musl) build, so amd64 runs on distroless/static. @nushell/linux-arm64
-# is built for aarch64-unknown-linux-gnu and needs glibc, which distroless/cc has.
+# is built for aarch64-unknown-linux-gnu and needs glibc, which distroless/cc has: npm has no static
+# arm64 nu (the nushell package's platform packages are the only ones), so arm64 is the exception.
 FROM gcr.io/distroless/static:nonroot AS base-amd64
 FROM gcr.io/distroless/cc-debian12:nonroot AS base-arm64
 
 FROM base-${TARGETARCH}
+ARG VERSION
+ARG REVISION
+LABEL org.opencontainers.image.title="nuop" \
+      org.opencontainers.image.description="Kubernetes operators written as Nushell scripts, and a Gitea provider" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 COPY --from=builder /workspace/manager /manager
 COPY --from=nushell /nu/nu /usr/local/bin/nu
 COPY --from=kubectl /bin/kubectl /usr/local/bin/kubectl
+# Scripts call nu and kubectl by name (the script engine runs "nu" from PATH). Distroless' own PATH,
+# stated here so that the image does not depend on the base setting it.
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # HOME must be writable by any UID (pods may set runAsUser); /tmp is world-writable, and config/ mounts
 # an emptyDir there for read-only root filesystems.
 ENV HOME=/tmp

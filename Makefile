@@ -41,10 +41,12 @@ vet: ## Run go vet against code.
 
 # Every suite runs against real parts: envtest's kube-apiserver and etcd (built from Go modules by
 # hack/tools.sh), the real nu, a real Gitea (found under NUOP_BIN_DIR by test/utils/giteaserver), the
-# built manager binary. test/e2e needs no cluster, so it runs here too.
+# built manager binary. test/e2e needs no cluster, so it runs here too. test/monitoring is a module of its
+# own (Prometheus' parser and the Prometheus Operator's CRDs stay out of go.mod), so ./... does not reach it.
 .PHONY: test
-test: manifests generate fmt vet envtest kustomize nu gitea ## Run all tests (unit, envtest suites, end to end).
+test: manifests generate fmt vet envtest kubectl kustomize nu gitea ## Run all tests (unit, envtest suites, end to end, monitoring).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./... -timeout 20m -coverprofile cover.out
+	cd test/monitoring && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./... -timeout 10m
 
 .PHONY: test-e2e
 test-e2e: manifests generate envtest kustomize nu gitea ## Run only the end-to-end suite, verbosely.
@@ -118,11 +120,64 @@ docker-buildx: ## Build and push docker image for the manager for cross-platform
 	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) --tag ${IMG} .
 	- $(CONTAINER_TOOL) buildx rm nuop-builder
 
+# The Dockerfile's linux/amd64 image without a Docker engine, as an OCI image layout in IMAGE_DIR
+# (docs/operations.md#image): hack/image applies the Dockerfile's final stage to BASE_IMAGE (an OCI image
+# layout, e.g. `crane pull --format=oci gcr.io/distroless/static:nonroot base`), else to a stand-in for
+# distroless static, with this machine's static manager build, nu and kubectl in place of its stages.
+IMAGE_DIR ?= dist/image
+BASE_IMAGE ?=
+.PHONY: image
+image: nu kubectl ## Assemble the image as an OCI layout in dist/image, without Docker (BASE_IMAGE=<layout> for a base).
+	mkdir -p dist/image-build
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -o dist/image-build/manager ./cmd
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) go run ./hack/image -o $(IMAGE_DIR) $(if $(BASE_IMAGE),-base $(BASE_IMAGE)) \
+		-from builder=dist/image-build/manager -from nushell=$(NU) -from kubectl=$(KUBECTL) \
+		-build-arg VERSION=$$(git describe --tags --always --dirty) -build-arg REVISION=$$(git rev-parse HEAD)
+
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment.
 	mkdir -p dist
 	cd config/manager && $(KUSTOMIZE) edit set image controller=${IMG}
 	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+##@ Bundle (OLM)
+
+# VERSION is the operator's version in the OLM bundle (the CSV's spec.version, its name nuop.v$(VERSION)).
+# Another bundle: `make bundle VERSION=0.2.0 IMG=registry.example.com/nuop:v0.2.0`.
+VERSION ?= 0.1.0
+# CHANNELS (comma-separated) and DEFAULT_CHANNEL place the bundle in the package's channels.
+CHANNELS ?= alpha
+DEFAULT_CHANNEL ?= alpha
+BUNDLE_METADATA_OPTS ?= --channels=$(CHANNELS) --default-channel=$(DEFAULT_CHANNEL)
+# IMAGE_TAG_BASE names the bundle image: $(IMAGE_TAG_BASE)-bundle:v$(VERSION).
+IMAGE_TAG_BASE ?= kemper.buzz/nuop
+BUNDLE_IMG ?= $(IMAGE_TAG_BASE)-bundle:v$(VERSION)
+# The flags of `operator-sdk generate bundle`; hack/bundle takes the same.
+BUNDLE_GEN_FLAGS ?= -q --overwrite --version $(VERSION) $(BUNDLE_METADATA_OPTS)
+# operator-sdk makes and validates the bundle when it is on PATH; without it hack/bundle makes it from the
+# same kustomize output (test/bundle checks either against config/). `operator-sdk generate kustomize
+# manifests` is not run: for each kind whose Go type it finds under api/ it replaces the CSV base's entry
+# with one made from API markers, and the descriptors are written in the base, not in markers.
+OPERATOR_SDK ?= $(shell command -v operator-sdk 2>/dev/null)
+
+.PHONY: bundle
+bundle: manifests kustomize ## Generate the OLM bundle (bundle/, bundle.Dockerfile) from config/manifests; IMG, VERSION, CHANNELS.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=${IMG}
+ifneq ($(OPERATOR_SDK),)
+	$(KUSTOMIZE) build config/manifests | $(OPERATOR_SDK) generate bundle $(BUNDLE_GEN_FLAGS)
+	$(OPERATOR_SDK) bundle validate ./bundle
+else
+	$(KUSTOMIZE) build config/manifests | go run ./hack/bundle $(BUNDLE_GEN_FLAGS)
+endif
+
+# bundle.Dockerfile.dockerignore lets bundle/ into the build context, which .dockerignore keeps out.
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image (BUNDLE_IMG).
+	$(CONTAINER_TOOL) build -f bundle.Dockerfile -t $(BUNDLE_IMG) .
+
+.PHONY: bundle-push
+bundle-push: ## Push the bundle image.
+	$(MAKE) docker-push IMG=$(BUNDLE_IMG)
 
 ##@ Deployment
 
@@ -140,14 +195,29 @@ uninstall: manifests kustomize kubectl ## Uninstall CRDs from the K8s cluster sp
 	@out="$$($(KUSTOMIZE) build config/crd 2>/dev/null || true)"; \
 	if [ -n "$$out" ]; then echo "$$out" | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -; else echo "No CRDs to uninstall."; fi
 
+# What `make deploy` and `make undeploy` apply: config/default, or an overlay built on it, e.g.
+# DEPLOY_CONFIG=config/overlays/production (docs/operations.md, "Install").
+DEPLOY_CONFIG ?= config/default
+
 .PHONY: deploy
-deploy: manifests kustomize kubectl ## Deploy controller to the K8s cluster specified in ~/.kube/config.
+deploy: manifests kustomize kubectl ## Deploy the manager (DEPLOY_CONFIG, default config/default) with image IMG to the K8s cluster specified in ~/.kube/config.
 	cd config/manager && $(KUSTOMIZE) edit set image controller=${IMG}
-	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+	$(KUSTOMIZE) build $(DEPLOY_CONFIG) | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
-undeploy: kustomize kubectl ## Undeploy controller from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
-	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+undeploy: kustomize kubectl ## Undeploy what `make deploy` applied (DEPLOY_CONFIG) from the K8s cluster specified in ~/.kube/config; release finalizers first (docs/operations.md, "Uninstall"). Call with ignore-not-found=true to ignore resource not found errors during deletion.
+	$(KUSTOMIZE) build $(DEPLOY_CONFIG) | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+STANDARD_CONFIG = config/overlays/standard-mode
+
+.PHONY: deploy-standard
+deploy-standard: kustomize kubectl ## Deploy a standard-mode operator running the scripts baked into image IMG (config/overlays/standard-mode).
+	cd $(STANDARD_CONFIG) && $(KUSTOMIZE) edit set image controller=${IMG}
+	$(KUSTOMIZE) build $(STANDARD_CONFIG) | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy-standard
+undeploy-standard: kustomize kubectl ## Undeploy the standard-mode operator; release its scripts' finalizers after (docs/operations.md, "Uninstall").
+	$(KUSTOMIZE) build $(STANDARD_CONFIG) | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Dependencies
 

@@ -148,12 +148,11 @@ module_gomod() {
 
 # kube-apiserver and kubectl: k8s.io/kubernetes replaces its staging modules with ./staging paths, so
 # it cannot be `go install`ed; a module of our own points each of them at its published v0.x twin.
-build_kubernetes() {
-	local out=$1 version=$2 src="$1/.src"
+# kubernetes_module DIR VERSION CMD: that module, for k8s.io/kubernetes/cmd/CMD, tidied.
+kubernetes_module() {
+	local src=$1 version=$2 cmd=$3
 	local staging="v0.${version#1.}"
-	check_disk 6 "building kube-apiserver and kubectl"
-	say "building kube-apiserver and kubectl v$version from Go modules (first time only, about 6 minutes; the module cache grows by about 4 GB)"
-	new_module "$src" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+	new_module "$src" "k8s.io/kubernetes/cmd/$cmd"
 	local gomod
 	gomod=$(cd "$src" && module_gomod "k8s.io/kubernetes@v$version")
 	{
@@ -163,16 +162,35 @@ build_kubernetes() {
 	} >>"$src/go.mod"
 	grep -q '=>' "$src/go.mod" || die "found no staging replacements in $gomod"
 	(cd "$src" && run_logged go mod tidy)
+}
+
+# kubernetes_build DIR VERSION CMD: builds k8s.io/kubernetes/cmd/CMD into DIR, stamped with VERSION (else
+# it reports v0.0.0-master).
+kubernetes_build() {
+	local out=$1 version=$2 cmd=$3 src="$1/.src"
+	kubernetes_module "$src" "$version" "$cmd"
 	local minor=${version#*.}
 	minor=${minor%%.*}
 	local ldflags="-s -w"
 	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 		ldflags+=" -X $pkg.gitVersion=v$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 	done
-	(cd "$src" && run_logged go build -trimpath -ldflags "$ldflags" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-	say "building kubectl v$version (about 1 minute)"
-	(cd "$src" && run_logged go build -trimpath -ldflags "$ldflags" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl)
+	(cd "$src" && run_logged go build -trimpath -ldflags "$ldflags" -o "$out/$cmd" "k8s.io/kubernetes/cmd/$cmd")
 	rm -rf "$src"
+}
+
+build_kube_apiserver() {
+	check_disk 6 "building kube-apiserver"
+	say "building kube-apiserver v$2 from Go modules (first time only, about 5 minutes; the module cache grows by about 4 GB)"
+	kubernetes_build "$1" "$2" kube-apiserver
+}
+
+# kubectl goes into nuop's image (distroless static, no libc): built without cgo, as Kubernetes' own
+# release binaries are, so it is statically linked.
+build_kubectl() {
+	check_disk 6 "building kubectl"
+	say "building kubectl v$2 from Go modules (first time only, about 1 minute once kube-apiserver is built)"
+	CGO_ENABLED=0 kubernetes_build "$1" "$2" kubectl
 }
 
 # etcd's server module has replace directives too; requiring its sibling modules at one version is enough.
@@ -242,15 +260,16 @@ provision() {
 		link golangci-lint "$TOOLS_CACHE/golangci-lint/$GOLANGCI_LINT_VERSION-$platform/golangci-lint"
 		;;
 	envtest | kubectl)
-		install_tool kubernetes "$ENVTEST_K8S_VERSION" kubectl build_kubernetes
+		install_tool kubernetes "$ENVTEST_K8S_VERSION" kube-apiserver build_kube_apiserver
+		install_tool kubectl "$ENVTEST_K8S_VERSION" kubectl build_kubectl
 		install_tool etcd "$ETCD_VERSION" etcd build_etcd
-		cache="$TOOLS_CACHE/kubernetes/$ENVTEST_K8S_VERSION-$platform"
+		cache="$TOOLS_CACHE/kubectl/$ENVTEST_K8S_VERSION-$platform/kubectl"
 		# The layout setup-envtest and the Kubebuilder suite use: bin/k8s/<version>-<os>-<arch>/.
 		local assets="k8s/$ENVTEST_K8S_VERSION-$platform"
-		link "$assets/kube-apiserver" "$cache/kube-apiserver"
-		link "$assets/kubectl" "$cache/kubectl"
+		link "$assets/kube-apiserver" "$TOOLS_CACHE/kubernetes/$ENVTEST_K8S_VERSION-$platform/kube-apiserver"
+		link "$assets/kubectl" "$cache"
 		link "$assets/etcd" "$TOOLS_CACHE/etcd/$ETCD_VERSION-$platform/etcd"
-		link kubectl "$cache/kubectl"
+		link kubectl "$cache"
 		;;
 	nu)
 		install_tool nu "$NUSHELL_VERSION" nu build_nu

@@ -27,9 +27,10 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"code.gitea.io/sdk/gitea"
+
+	"kemper.buzz/nuop/internal/truncate"
 )
 
 // Kind says what went wrong with a call in terms a controller acts on. The values are usable as condition
@@ -191,7 +192,7 @@ func giteaMessage(body []byte) string {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &apiErr) == nil {
-		return truncate(apiErr.Message)
+		return truncate.String(apiErr.Message, maxMessage)
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
 	line = strings.TrimSpace(line)
@@ -199,18 +200,7 @@ func giteaMessage(body []byte) string {
 		// The first line of an HTML page (a proxy's) is markup.
 		return ""
 	}
-	return truncate(line)
-}
-
-func truncate(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	s = s[:maxMessage]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "..."
+	return truncate.String(line, maxMessage)
 }
 
 // Wrap types what an SDK call returned: a non-2xx response becomes an *Error of its status, an error of the

@@ -88,6 +88,8 @@ func TestKindForStatus(t *testing.T) {
 
 func TestGiteaMessage(t *testing.T) {
 	long := strings.Repeat("é", maxMessage)
+	// maxMessage bytes at most, "..." included, cut before the two-byte é that would straddle the limit.
+	cut := long[:maxMessage-4] + "..."
 	tests := []struct {
 		name, body, want string
 	}{
@@ -97,8 +99,8 @@ func TestGiteaMessage(t *testing.T) {
 		{"first line only", "  bad gateway\nupstream said no\n", "bad gateway"},
 		{"html page", "<html><body>502 Bad Gateway</body></html>", ""},
 		{"empty", "", ""},
-		{"long text cut on a rune", long, long[:maxMessage] + "..."},
-		{"long json", `{"message":"` + long + `"}`, long[:maxMessage] + "..."},
+		{"long text cut on a rune", long, cut},
+		{"long json", `{"message":"` + long + `"}`, cut},
 	}
 	for _, tt := range tests {
 		if got := giteaMessage([]byte(tt.body)); got != tt.want {

@@ -17,12 +17,13 @@ limitations under the License.
 package giteaclient
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"kemper.buzz/nuop/internal/promreg"
 )
 
 // Label names of the client's series.
@@ -61,24 +62,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	// A second manager in one process (tests, a restart after losing the lease) shares the series.
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = promreg.Register(reg, m.requests); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = promreg.Register(reg, m.duration); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the equal collector registered before.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }
 
 // observe records one attempt; resp is nil when it got no response. A nil *Metrics records nothing.

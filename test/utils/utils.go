@@ -21,7 +21,6 @@ limitations under the License.
 package utils
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,23 +29,28 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/mod/modfile"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// RepoRoot walks up from the working directory to the directory holding go.mod.
+// module is the repository's Go module.
+const module = "kemper.buzz/nuop"
+
+// RepoRoot walks up from the working directory to the directory holding the go.mod of kemper.buzz/nuop,
+// past the go.mod of a nested module (test/monitoring has its own).
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modfile.ModulePath(data) == module {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
+			return "", fmt.Errorf("no go.mod of %s above the working directory", module)
 		}
 		dir = parent
 	}

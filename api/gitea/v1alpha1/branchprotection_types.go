@@ -137,24 +137,9 @@ type BranchProtectionRules struct {
 
 // BranchProtectionSpec declares a branch protection rule of a repository. Only the settings set are
 // managed.
-// +kubebuilder:validation:XValidation:rule="has(self.repository) != has(self.repositoryRef)",message="set exactly one of repository and repositoryRef"
-// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef)",message="the rule's repository is immutable: create another BranchProtection instead"
 type BranchProtectionSpec struct {
-	ResourceSpec `json:",inline"`
-
-	// repository is the repository ("owner/name") of the rule. It is not followed when the repository is
-	// renamed: edit it, or use repositoryRef. Immutable.
-	// +optional
-	// +kubebuilder:validation:MaxLength=141
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*/[-.\\\\w]+$')",message="repository must be owner/name"
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="repository is immutable: create another BranchProtection instead"
-	Repository *string `json:"repository,omitempty"`
-
-	// repositoryRef names the Repository resource, in this namespace, of the rule; it follows the
-	// repository's renames. Immutable.
-	// +optional
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="repositoryRef is immutable: create another BranchProtection instead"
-	RepositoryRef *LocalObjectReference `json:"repositoryRef,omitempty"`
+	ResourceSpec     `json:",inline"`
+	RepositoryParent `json:",inline"`
 
 	// ruleName is the rule's name, which is also the glob of the branches it protects ("main",
 	// "release/*"). Changing it creates the new rule, then deletes the old one.

@@ -21,30 +21,13 @@ import (
 )
 
 // CollaboratorSpec declares a user's collaboration on a Gitea repository.
-//
-// +kubebuilder:validation:XValidation:rule="has(self.repository) != has(self.repositoryRef)",message="exactly one of repository and repositoryRef must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && (!has(self.repository) || self.repository == oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef) && (!has(self.repositoryRef) || self.repositoryRef.name == oldSelf.repositoryRef.name)",message="repository and repositoryRef are immutable: a collaboration cannot move to another repository"
 type CollaboratorSpec struct {
-	ResourceSpec `json:",inline"`
-
-	// repository is the repository as "owner/name". Immutable; after a rename in Gitea it must be recreated
-	// with the new name (repositoryRef follows renames).
-	// +optional
-	// +kubebuilder:validation:MaxLength=141
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[^/]+/[^/]+$')",message="repository must be \"owner/name\""
-	Repository *string `json:"repository,omitempty"`
-
-	// repositoryRef names the Repository resource, in this namespace; the collaboration waits until it is
-	// Ready. Immutable.
-	// +optional
-	RepositoryRef *LocalObjectReference `json:"repositoryRef,omitempty"`
+	ResourceSpec     `json:",inline"`
+	RepositoryParent `json:",inline"`
 
 	// username of the collaborator. Immutable.
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=40
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*$') && !self.matches('[-._]{2,}|[-._]$')",message="username must be a Gitea user name: letters, digits, '-', '_' and '.', starting with a letter or digit"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="username is immutable: declare another Collaborator for another user"
-	Username string `json:"username"`
+	Username Username `json:"username"`
 
 	// permission the user must have at least: read, write or admin. Gitea reports only the effective
 	// permission (team grants and site admin included): the collaboration is granted when the user is no

@@ -22,24 +22,9 @@ import (
 
 // DeployKeySpec declares an SSH deploy key of a repository, found by the key's fingerprint. Gitea cannot
 // edit a deploy key: a change of the key, its title or its read-only switch replaces it.
-// +kubebuilder:validation:XValidation:rule="has(self.repository) != has(self.repositoryRef)",message="set exactly one of repository and repositoryRef"
-// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef)",message="the deploy key's repository is immutable: create another DeployKey instead"
 type DeployKeySpec struct {
-	ResourceSpec `json:",inline"`
-
-	// repository is the repository ("owner/name") the key opens. It is not followed when the repository is
-	// renamed: edit it, or use repositoryRef. Immutable.
-	// +optional
-	// +kubebuilder:validation:MaxLength=141
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*/[-.\\\\w]+$')",message="repository must be owner/name"
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="repository is immutable: create another DeployKey instead"
-	Repository *string `json:"repository,omitempty"`
-
-	// repositoryRef names the Repository resource, in this namespace, the key opens; it follows the
-	// repository's renames. Immutable.
-	// +optional
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="repositoryRef is immutable: create another DeployKey instead"
-	RepositoryRef *LocalObjectReference `json:"repositoryRef,omitempty"`
+	ResourceSpec     `json:",inline"`
+	RepositoryParent `json:",inline"`
 
 	// key is the public key, in authorized_keys format ("ssh-ed25519 AAAA... comment"). A public key is no
 	// secret. Changing it replaces the deploy key.

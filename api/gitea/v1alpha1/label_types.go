@@ -22,23 +22,9 @@ import (
 
 // LabelSpec declares a label of a Gitea repository. Only the fields set are managed. Gitea keeps labels
 // only in repositories with the issues or pull-requests unit enabled.
-//
-// +kubebuilder:validation:XValidation:rule="has(self.repository) != has(self.repositoryRef)",message="exactly one of repository and repositoryRef must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && (!has(self.repository) || self.repository == oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef) && (!has(self.repositoryRef) || self.repositoryRef.name == oldSelf.repositoryRef.name)",message="repository and repositoryRef are immutable: a label cannot move to another repository"
 type LabelSpec struct {
-	ResourceSpec `json:",inline"`
-
-	// repository is the label's repository as "owner/name". Immutable; after a rename in Gitea it must be
-	// recreated with the new name (repositoryRef follows renames).
-	// +optional
-	// +kubebuilder:validation:MaxLength=141
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[^/]+/[^/]+$')",message="repository must be \"owner/name\""
-	Repository *string `json:"repository,omitempty"`
-
-	// repositoryRef names the Repository resource, in this namespace, the label belongs to; the label waits
-	// until it is Ready. Immutable.
-	// +optional
-	RepositoryRef *LocalObjectReference `json:"repositoryRef,omitempty"`
+	ResourceSpec     `json:",inline"`
+	RepositoryParent `json:",inline"`
 
 	// name of the label; "scope/name" makes it scoped. Changing it renames the label.
 	// +kubebuilder:validation:MinLength=1

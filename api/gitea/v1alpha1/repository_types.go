@@ -32,10 +32,7 @@ type RepositorySpec struct {
 	// owner is the user or organization that owns the repository, by its Gitea name. Immutable. A Gitea
 	// rename of the owner is followed through Gitea's redirect; organizationRef follows it by name.
 	// +optional
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=40
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*$') && !self.matches('[-._]{2,}|[-._]$')",message="owner must be a Gitea user or organization name: letters, digits, '-', '_' and '.', starting with a letter or digit"
-	Owner *string `json:"owner,omitempty"`
+	Owner *Username `json:"owner,omitempty"`
 
 	// organizationRef names the Organization resource, in this namespace, that owns the repository; the
 	// repository waits until it is Ready. Immutable.
@@ -43,11 +40,7 @@ type RepositorySpec struct {
 	OrganizationRef *LocalObjectReference `json:"organizationRef,omitempty"`
 
 	// name of the repository. Changing it renames the repository.
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=100
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[-.a-zA-Z0-9_]+$') && !self.contains('..')",message="name may hold only letters, digits, '-', '_' and '.', never two dots in a row (Gitea's rule)"
-	// +kubebuilder:validation:XValidation:rule="!(self in ['.', '-']) && !self.lowerAscii().matches('[.](git|wiki|rss|atom)$')",message="name is reserved by Gitea ('.', '-', or ending in .git, .wiki, .rss or .atom)"
-	Name string `json:"name"`
+	Name RepositoryName `json:"name"`
 
 	// description of the repository.
 	// +optional

@@ -26,30 +26,14 @@ import (
 // only its description and members (Gitea gives it every permission and repository); the provider's own user
 // is never removed from it.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.organization) != has(self.organizationRef)",message="exactly one of organization and organizationRef must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.organization) == has(oldSelf.organization)",message="the organization is immutable: a team cannot move to another organization (switching between organization and organizationRef included)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.includesAllRepositories) && self.includesAllRepositories && has(self.repositories))",message="repositories cannot be listed when includesAllRepositories is true"
 // +kubebuilder:validation:XValidation:rule="!(has(self.units) && has(self.permission) && self.permission == 'admin')",message="units cannot be set with permission admin: Gitea gives an admin team every unit"
 // +kubebuilder:validation:XValidation:rule="self.name != 'Owners' || !(has(self.permission) || has(self.includesAllRepositories) || has(self.units) || has(self.repositories))",message="the Owners team always has every permission, unit and repository: permission, includesAllRepositories, units and repositories cannot be set on it"
 // +kubebuilder:validation:XValidation:rule="self.name != 'Owners' || !has(self.canCreateOrgRepo) || self.canCreateOrgRepo",message="the Owners team can always create repositories: canCreateOrgRepo cannot be false on it"
 // +kubebuilder:validation:XValidation:rule="self.name != 'Owners' || !has(self.deletionPolicy) || self.deletionPolicy != 'Delete'",message="the Owners team cannot be deleted: deletionPolicy Delete is refused on it"
 type TeamSpec struct {
-	ResourceSpec `json:",inline"`
-
-	// organization names the team's organization in Gitea. Immutable. A renamed organization must be
-	// renamed here too (by recreating the Team); organizationRef follows renames.
-	// +optional
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=40
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable: a team cannot move to another organization"
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*$') && !self.matches('[-._]{2,}|[-._]$')",message="organization must start with a letter or digit and hold only letters, digits, '-', '_' and '.', never two of those in a row nor one at the end (Gitea's rule)"
-	Organization *string `json:"organization,omitempty"`
-
-	// organizationRef names the Organization resource, in this namespace, of the team's organization.
-	// Immutable. The team waits until it is Ready, and follows its renames.
-	// +optional
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organizationRef is immutable: a team cannot move to another organization"
-	OrganizationRef *LocalObjectReference `json:"organizationRef,omitempty"`
+	ResourceSpec       `json:",inline"`
+	OrganizationParent `json:",inline"`
 
 	// name of the team. Changing it renames the team; a team cannot be renamed to or from Owners.
 	// +kubebuilder:validation:MinLength=1
@@ -93,9 +77,7 @@ type TeamSpec struct {
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=1000
-	// +kubebuilder:validation:items:MaxLength=40
-	// +kubebuilder:validation:XValidation:rule="self.all(m, m.matches('^[0-9a-zA-Z][-.\\\\w]*$') && !m.matches('[-._]{2,}|[-._]$'))",message="members must be user names: a letter or digit first, then letters, digits, '-', '_' and '.', never two of those in a row nor one at the end"
-	Members *[]string `json:"members,omitempty"`
+	Members *[]Username `json:"members,omitempty"`
 
 	// repositories is the team's exact repository list (names of the organization's repositories):
 	// repositories not listed are removed from the team. Unset, they are not managed; empty, the team has
@@ -103,9 +85,7 @@ type TeamSpec struct {
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=1000
-	// +kubebuilder:validation:items:MaxLength=100
-	// +kubebuilder:validation:XValidation:rule="self.all(r, r.matches('^[-._a-zA-Z0-9]+$') && r != '.' && r != '..')",message="repositories must be repository names: letters, digits, '-', '_' and '.'"
-	Repositories *[]string `json:"repositories,omitempty"`
+	Repositories *[]RepositoryName `json:"repositories,omitempty"`
 }
 
 // TeamObservation is the team as Gitea has it. members and repositories are read only when managed.

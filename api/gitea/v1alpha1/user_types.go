@@ -25,13 +25,7 @@ import (
 type UserSpec struct {
 	ResourceSpec `json:",inline"`
 
-	// username is the user's login name in Gitea. Changing it renames the user (Gitea keeps a redirect from
-	// the old name).
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=40
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*$') && !self.matches('[-._]{2,}|[-._]$')",message="username must start with a letter or digit and hold only letters, digits, '-', '_' and '.', never two of those in a row nor one at the end (Gitea's rule)"
-	// +kubebuilder:validation:XValidation:rule="!(self.lowerAscii() in ['api', 'metrics', 'v2', 'assets', 'attachments', 'avatar', 'avatars', 'repo-avatars', 'captcha', 'login', 'org', 'repo', 'user', 'explore', 'issues', 'pulls', 'milestones', 'notifications', 'favicon.ico', 'manifest.json', 'robots.txt', 'sitemap.xml', 'ssh_info', 'swagger.v1.json', 'ghost', 'gitea-actions']) && !self.lowerAscii().matches('[.](keys|gpg|rss|atom|png)$')",message="username is reserved by Gitea"
-	Username string `json:"username"`
+	Account `json:",inline"`
 
 	// email is the user's primary email address. Needed to create the user.
 	// +optional

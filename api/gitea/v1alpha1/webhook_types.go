@@ -32,35 +32,9 @@ type WebhookEvent string
 // +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef) && has(self.organization) == has(oldSelf.organization) && has(self.organizationRef) == has(oldSelf.organizationRef)",message="the webhook's repository or organization is immutable: create another Webhook instead"
 // +kubebuilder:validation:XValidation:rule="(self.type == 'slack') == has(self.slack)",message="slack is required for, and only for, type slack"
 type WebhookSpec struct {
-	ResourceSpec `json:",inline"`
-
-	// repository is the repository ("owner/name") the webhook belongs to. It is not followed when the
-	// repository is renamed: edit it, or use repositoryRef. Immutable.
-	// +optional
-	// +kubebuilder:validation:MaxLength=141
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*/[-.\\\\w]+$')",message="repository must be owner/name"
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="repository is immutable: create another Webhook instead"
-	Repository *string `json:"repository,omitempty"`
-
-	// repositoryRef names the Repository resource, in this namespace, the webhook belongs to; it follows
-	// the repository's renames. Immutable.
-	// +optional
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="repositoryRef is immutable: create another Webhook instead"
-	RepositoryRef *LocalObjectReference `json:"repositoryRef,omitempty"`
-
-	// organization is the organization whose webhook this is (it is sent the events of all the
-	// organization's repositories). Immutable.
-	// +optional
-	// +kubebuilder:validation:MaxLength=40
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-zA-Z][-.\\\\w]*$')",message="organization must be an organization's username"
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable: create another Webhook instead"
-	Organization *string `json:"organization,omitempty"`
-
-	// organizationRef names the Organization resource, in this namespace, whose webhook this is; it follows
-	// the organization's renames. Immutable.
-	// +optional
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organizationRef is immutable: create another Webhook instead"
-	OrganizationRef *LocalObjectReference `json:"organizationRef,omitempty"`
+	ResourceSpec          `json:",inline"`
+	RepositoryReference   `json:",inline"`
+	OrganizationReference `json:",inline"`
 
 	// type of the webhook: the format of what it sends. Changing it replaces the hook (Gitea cannot change
 	// a hook's type).

@@ -19,6 +19,7 @@ package gitea
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -142,15 +143,15 @@ func nameSet(names []string, fold bool) []string {
 		}
 		out = append(out, n)
 	}
-	return sorted(out)
+	return sortedSet(out)
 }
 
 func (branchProtections) repository(c *Conn, b *giteav1alpha1.BranchProtection) string {
-	return repositoryOf(c, b.Spec.Repository, b.Spec.RepositoryRef, b.Status.AtProvider.Repository)
+	return repositoryOf(c, b.Spec.RepositoryReference, b.Status.AtProvider.Repository)
 }
 
 func (branchProtections) Dependencies(b *giteav1alpha1.BranchProtection) []Dependency {
-	return repositoryDependencies(b.Spec.RepositoryRef)
+	return parentDependencies(b.Spec.RepositoryRef, nil)
 }
 
 func (a branchProtections) Key(c *Conn, b *giteav1alpha1.BranchProtection) string {
@@ -231,10 +232,8 @@ func (branchProtections) create(ctx context.Context, c *Conn, b *giteav1alpha1.B
 	_, err := c.Client.Do(ctx, http.MethodPost, repoPath(repo)+"/branch_protections", nil, body, nil)
 	if e, ok := errors.AsType[*giteaclient.Error](err); ok && e.Kind == giteaclient.KindForbidden &&
 		strings.Contains(e.Message, "already exist") {
-		// Gitea answers a rule that already exists with a 403: a conflict, so the reconciler looks it up.
-		conflict := *e
-		conflict.Kind = giteaclient.KindConflict
-		return &conflict
+		// Gitea answers the create of a rule that already exists with a 403.
+		return fmt.Errorf("%w: %w", errAlreadyExists, err)
 	}
 	return named(err)
 }

@@ -17,31 +17,27 @@ limitations under the License.
 package gitea
 
 import (
+	"net/http"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
-	"kemper.buzz/nuop/test/utils/giteaserver"
 )
 
 // protectionInGitea reads a rule straight from Gitea's API.
 func protectionInGitea(repo, name string) (map[string]any, bool) {
-	var p map[string]any
-	_, err := gitea.Do(ctx, "GET", "/repos/"+repo+"/branch_protections/"+name, nil, &p)
-	if se, ok := err.(*giteaserver.StatusError); ok && se.Code == 404 {
-		return nil, false
-	}
-	Expect(err).NotTo(HaveOccurred())
-	return p, true
+	return inGitea("/repos/" + repo + "/branch_protections/" + name)
 }
 
+// protectionNamesOf lists the names of a repository's rules (Gitea's list of them has no pages).
 func protectionNamesOf(repo string) []string {
 	var list []map[string]any
-	_, err := gitea.Do(ctx, "GET", "/repos/"+repo+"/branch_protections", nil, &list)
+	_, err := gitea.Do(ctx, http.MethodGet, "/repos/"+repo+"/branch_protections", nil, &list)
 	Expect(err).NotTo(HaveOccurred())
 	names := make([]string, 0, len(list))
 	for _, p := range list {
@@ -55,30 +51,57 @@ func createProtectionInGitea(repo, name string, extra map[string]any) {
 	for k, v := range extra {
 		body[k] = v
 	}
-	_, err := gitea.Do(ctx, "POST", "/repos/"+repo+"/branch_protections", body, nil)
-	Expect(err).NotTo(HaveOccurred())
+	giteaCall(http.MethodPost, "/repos/"+repo+"/branch_protections", body)
+}
+
+func branchProtectionCR(ns, name, repository, rule string) *giteav1alpha1.BranchProtection {
+	return &giteav1alpha1.BranchProtection{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: giteav1alpha1.BranchProtectionSpec{
+			ResourceSpec:     resourceSpec(),
+			RepositoryParent: onRepository(repository),
+			RuleName:         rule,
+		},
+	}
 }
 
 func newBranchProtection(ns, name, repository, rule string, edit func(*giteav1alpha1.BranchProtection)) *giteav1alpha1.BranchProtection {
-	b := &giteav1alpha1.BranchProtection{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: giteav1alpha1.BranchProtectionSpec{
-			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-			Repository:   ptr.To(repository),
-			RuleName:     rule,
-		},
-	}
-	if edit != nil {
-		edit(b)
-	}
-	Expect(k8sClient.Create(ctx, b)).To(Succeed())
-	return b
+	return created(branchProtectionCR(ns, name, repository, rule), edit)
+}
+
+// contractRules is the repository of the rules of the shared specs.
+const contractRules = "contract-rules"
+
+var branchProtectionFixture = kindFixture{
+	prepare: func(string) { ensureAdminRepo(contractRules) },
+	newCR: func(ns, key string) client.Object {
+		b := branchProtectionCR(ns, key, gitea.AdminUser+"/"+contractRules, "rule-"+key)
+		b.Spec.RequiredApprovals = ptr.To[int64](1)
+		b.Spec.PushAllowlistUsers = &[]string{} // a rule made without users has none: no drift
+		return b
+	},
+	drift:         []string{"requiredApprovals"},
+	createInGitea: func(key string) { createProtectionInGitea(gitea.AdminUser+"/"+contractRules, "rule-"+key, nil) },
+	deleteInGitea: func(key string) {
+		giteaCall(http.MethodDelete, "/repos/"+gitea.AdminUser+"/"+contractRules+"/branch_protections/rule-"+key, nil)
+	},
+	count: func(key string) int {
+		n := 0
+		for _, name := range protectionNamesOf(gitea.AdminUser + "/" + contractRules) {
+			if name == "rule-"+key {
+				n++
+			}
+		}
+		return n
+	},
 }
 
 var _ = Describe("BranchProtection", func() {
+	itBehavesAsAManagedKind(branchProtectionFixture)
+
 	It("creates the rule, corrects drift at the next sync, applies a spec change at once, renames by create then delete, and writes nothing when nothing changed", func() {
 		ns := readyProvider()
-		repo := createAdminRepoInGitea("bp-create")
+		repo := ensureAdminRepo("bp-create")
 		admin := strings.ToUpper(gitea.AdminUser) // user names compare without case
 		b := newBranchProtection(ns, "main", repo, "main", func(b *giteav1alpha1.BranchProtection) {
 			r := &b.Spec.BranchProtectionRules
@@ -103,10 +126,9 @@ var _ = Describe("BranchProtection", func() {
 		Expect(p).To(HaveKeyWithValue("priority", BeNumerically("==", 3)))
 
 		// Drift made in Gitea is corrected at the next sync; what the spec leaves alone stays.
-		_, err := gitea.Do(ctx, "PATCH", "/repos/"+repo+"/branch_protections/main", map[string]any{
+		giteaCall(http.MethodPatch, "/repos/"+repo+"/branch_protections/main", map[string]any{
 			"required_approvals": 0, "ignore_stale_approvals": false, "enable_force_push": false,
-			"status_check_contexts": []string{"ci/lint"}, "block_on_outdated_branch": true}, nil)
-		Expect(err).NotTo(HaveOccurred())
+			"status_check_contexts": []string{"ci/lint"}, "block_on_outdated_branch": true})
 		requestSync(b)
 		p, _ = protectionInGitea(repo, "main")
 		Expect(p).To(HaveKeyWithValue("required_approvals", BeNumerically("==", 2)))
@@ -136,11 +158,9 @@ var _ = Describe("BranchProtection", func() {
 	It("names teams of the repository's organization without regard to case, and lets deploy keys push under the switches Gitea has", func() {
 		ns := readyProvider()
 		createOrgInGitea("bp-org")
-		_, err := gitea.Do(ctx, "POST", "/orgs/bp-org/repos", map[string]any{"name": "website"}, nil)
-		Expect(err).NotTo(HaveOccurred())
-		_, err = gitea.Do(ctx, "POST", "/orgs/bp-org/teams", map[string]any{"name": "Release", "permission": "write",
-			"units": []string{"repo.code", "repo.pulls"}, "includes_all_repositories": true}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		createRepoInGitea("bp-org", "website")
+		giteaCall(http.MethodPost, "/orgs/bp-org/teams", map[string]any{"name": "Release", "permission": "write",
+			"units": []string{"repo.code", "repo.pulls"}, "includes_all_repositories": true})
 		// The push switches are Gitea's, not the spec's: the deploy-key switch only takes under them.
 		createProtectionInGitea("bp-org/website", "main", map[string]any{"enable_push": true, "enable_push_whitelist": true})
 		b := newBranchProtection(ns, "main", "bp-org/website", "main", func(b *giteav1alpha1.BranchProtection) {
@@ -158,9 +178,8 @@ var _ = Describe("BranchProtection", func() {
 		Expect(fresh(b).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
 
 		// Someone turns the deploy keys off: corrected, the switches above sent as they are.
-		_, err = gitea.Do(ctx, "PATCH", "/repos/bp-org/website/branch_protections/main", map[string]any{
-			"enable_push": true, "enable_push_whitelist": true, "push_whitelist_deploy_keys": false}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		giteaCall(http.MethodPatch, "/repos/bp-org/website/branch_protections/main", map[string]any{
+			"enable_push": true, "enable_push_whitelist": true, "push_whitelist_deploy_keys": false})
 		requestSync(b)
 		p, _ = protectionInGitea("bp-org/website", "main")
 		Expect(p).To(HaveKeyWithValue("push_whitelist_deploy_keys", true))
@@ -169,74 +188,9 @@ var _ = Describe("BranchProtection", func() {
 		Expect(writes(ns)).To(Equal(before), "the team's name in another case is no drift")
 	})
 
-	It("adopts an existing rule, counts its own rule as created after a crash, and honours deletionPolicy", func() {
+	It("names a missing repository, user or team in its condition", func() {
 		ns := readyProvider()
-		repo := createAdminRepoInGitea("bp-adopt")
-		createProtectionInGitea(repo, "main", map[string]any{"required_approvals": 1})
-		createProtectionInGitea(repo, "crashed", nil)
-		createProtectionInGitea(repo, "deleted", nil)
-		adopted := newBranchProtection(ns, "adopted", repo, "main", func(b *giteav1alpha1.BranchProtection) {
-			b.Spec.RequiredApprovals = ptr.To[int64](1)
-		})
-		crashed := newBranchProtection(ns, "crashed", repo, "crashed", func(b *giteav1alpha1.BranchProtection) {
-			b.Annotations = map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"}
-		})
-		del := newBranchProtection(ns, "deleted", repo, "deleted", func(b *giteav1alpha1.BranchProtection) {
-			b.Spec.DeletionPolicy = giteav1alpha1.DeletionDelete
-		})
-		orphan := newBranchProtection(ns, "orphan", repo, "orphan", func(b *giteav1alpha1.BranchProtection) {
-			b.Spec.DeletionPolicy = giteav1alpha1.DeletionOrphan
-		})
-		vanished := newBranchProtection(ns, "vanished", repo, "vanished", nil)
-		all := []*giteav1alpha1.BranchProtection{adopted, crashed, del, orphan, vanished}
-		for _, b := range all {
-			Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		}
-		Expect(fresh(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
-		Expect(fresh(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
-		Expect(protectionNamesOf(repo)).To(ConsistOf("main", "crashed", "deleted", "orphan", "vanished"))
-		_, err := gitea.Do(ctx, "DELETE", "/repos/"+repo+"/branch_protections/vanished", nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-
-		for _, b := range all {
-			Expect(k8sClient.Delete(ctx, b)).To(Succeed())
-			Eventually(gone(b), eventually, poll).Should(BeTrue())
-		}
-		Expect(protectionNamesOf(repo)).To(ConsistOf("main", "orphan"))
-	})
-
-	It("with ObserveOnly reports an absent rule NotFound without creating it, and drift without correcting it", func() {
-		ns := readyProvider()
-		repo := createAdminRepoInGitea("bp-observe")
-		b := newBranchProtection(ns, "watch", repo, "main", func(b *giteav1alpha1.BranchProtection) {
-			b.Spec.ManagementPolicy = giteav1alpha1.ManagementObserveOnly
-			b.Spec.RequireSignedCommits = ptr.To(true)
-			b.Spec.PushAllowlistUsers = &[]string{}
-		})
-		Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
-		Expect(protectionNamesOf(repo)).To(BeEmpty())
-
-		createProtectionInGitea(repo, "main", nil)
-		requestSync(b)
-		Eventually(conditionOf(b, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
-		Expect(fresh(b).Status.Drift).To(Equal([]string{"requireSignedCommits"}), "an empty list matches no one")
-		p, _ := protectionInGitea(repo, "main")
-		Expect(p).To(HaveKeyWithValue("require_signed_commits", false))
-
-		Expect(k8sClient.Delete(ctx, b)).To(Succeed())
-		Eventually(gone(b), eventually, poll).Should(BeTrue())
-		Expect(protectionNamesOf(repo)).To(ConsistOf("main"), "ObserveOnly never deletes")
-	})
-
-	It("gives Conflict to the later of two resources claiming one rule, and names a missing repository or user", func() {
-		repo := createAdminRepoInGitea("bp-twice")
-		first := newBranchProtection(readyProvider(), "main", repo, "main", nil)
-		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		ns := readyProvider()
-		second := newBranchProtection(ns, "main", repo, "main", nil)
-		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
-		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/main"))
-
+		repo := ensureAdminRepo("bp-missing")
 		missing := newBranchProtection(ns, "missing", "nobody/nothing", "main", nil)
 		Eventually(conditionOf(missing, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
 		Expect(conditionMessage(missing, giteav1alpha1.ConditionReady)).To(Equal("the repository nobody/nothing does not exist in Gitea"))
@@ -247,6 +201,17 @@ var _ = Describe("BranchProtection", func() {
 		})
 		Eventually(conditionOf(ghost, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
 		Expect(conditionMessage(ghost, giteav1alpha1.ConditionReady)).To(ContainSubstring("ghost-of-nobody"))
-		Expect(protectionNamesOf(repo)).To(ConsistOf("main"))
+
+		// Teams are an organization's: the repository must be one.
+		createOrgInGitea("bp-teamless")
+		createRepoInGitea("bp-teamless", "site")
+		noTeam := newBranchProtection(ns, "no-team", "bp-teamless/site", "main", func(b *giteav1alpha1.BranchProtection) {
+			b.Spec.EnablePush, b.Spec.EnablePushAllowlist = ptr.To(true), ptr.To(true)
+			b.Spec.PushAllowlistTeams = &[]string{"ghost-team"}
+		})
+		Eventually(conditionOf(noTeam, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(conditionMessage(noTeam, giteav1alpha1.ConditionReady)).To(ContainSubstring("ghost-team"))
+		Expect(protectionNamesOf(repo)).To(BeEmpty())
+		Expect(protectionNamesOf("bp-teamless/site")).To(BeEmpty())
 	})
 })

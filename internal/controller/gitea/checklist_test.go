@@ -29,12 +29,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+	"kemper.buzz/nuop/internal/olmbundle"
 	"kemper.buzz/nuop/test/utils"
 )
 
 // TestKindChecklist holds every registered managed kind to what makes it usable: a CRD installed by
-// config/crd, the manager's RBAC on it and its status, a sample listed in config/samples, an
-// entry in PROJECT and a section in docs/gitea.md. A kind missing one of them fails here, not in a
+// config/crd, the manager's RBAC on it and its status, a sample listed in config/samples, an entry in
+// PROJECT, a section in docs/gitea.md and an owned-CRD entry, with spec and status descriptors that fit its
+// schema, in the OLM bundle's CSV base. A kind missing one of them fails here, not in a
 // user's cluster.
 func TestKindChecklist(t *testing.T) {
 	root, err := utils.RepoRoot()
@@ -49,22 +51,27 @@ func TestKindChecklist(t *testing.T) {
 		}
 		return string(data)
 	}
-	plurals := crdPlurals(t, root)
+	crds := giteaCRDs(t, root)
 	crdKustomization := read("config", "crd", "kustomization.yaml")
 	sampleKustomization := read("config", "samples", "kustomization.yaml")
 	project := read("PROJECT")
 	docs := read("docs", "gitea.md")
 	rules := managerRules(t, read("config", "rbac", "role.yaml"))
+	csv, err := olmbundle.ReadCSV([]byte(read("config", "manifests", "bases", "nuop.clusterserviceversion.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if len(kinds) == 0 {
 		t.Fatal("no managed kind is registered")
 	}
 	for _, k := range kinds {
 		t.Run(k.Kind, func(t *testing.T) {
-			plural, ok := plurals[k.Kind]
+			crd, ok := crds[k.Kind]
 			if !ok {
 				t.Fatalf("no CRD for %s in config/crd/bases: run make manifests", k.Kind)
 			}
+			plural := crd.Spec.Names.Plural
 			crdFile := "bases/gitea.kemper.buzz_" + plural + ".yaml"
 			if !strings.Contains(crdKustomization, "- "+crdFile) {
 				t.Errorf("config/crd/kustomization.yaml does not list %s", crdFile)
@@ -91,28 +98,34 @@ func TestKindChecklist(t *testing.T) {
 			if !regexp.MustCompile(`(?m)^### ` + k.Kind + `$`).MatchString(docs) {
 				t.Errorf("docs/gitea.md has no section \"### %s\"", k.Kind)
 			}
+			if owned, ok := csv.Owned(crd.Name); !ok {
+				t.Errorf("config/manifests/bases/nuop.clusterserviceversion.yaml owns no CRD %s: add its entry with "+
+					"displayName, description and spec and status descriptors", crd.Name)
+			} else if err := olmbundle.CheckOwnedCRD(owned, crd); err != nil {
+				t.Errorf("config/manifests/bases/nuop.clusterserviceversion.yaml: %v", err)
+			}
 		})
 	}
 }
 
-// crdPlurals maps the kinds of config/crd/bases to their plurals.
-func crdPlurals(t *testing.T, root string) map[string]string {
+// giteaCRDs maps the kinds of config/crd/bases of the gitea group to their CRDs.
+func giteaCRDs(t *testing.T, root string) map[string]*apiextensionsv1.CustomResourceDefinition {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", giteav1alpha1.GroupVersion.Group+"_*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
+	out := map[string]*apiextensionsv1.CustomResourceDefinition{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := yaml.Unmarshal(data, &crd); err != nil {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(data, crd); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		out[crd.Spec.Names.Kind] = crd.Spec.Names.Plural
+		out[crd.Spec.Names.Kind] = crd
 	}
 	return out
 }

@@ -41,22 +41,20 @@ func init() {
 }
 
 func (collaborators) Dependencies(cr *giteav1alpha1.Collaborator) []Dependency {
-	return repositoryDependencies(cr.Spec.RepositoryRef)
+	return parentDependencies(cr.Spec.RepositoryRef, nil)
 }
 
-func (collaborators) Key(c *Conn, cr *giteav1alpha1.Collaborator) string {
-	owner, repo := collaboratorRepository(c, cr)
-	return strings.ToLower(owner + "/" + repo + " " + cr.Spec.Username)
+func (collaborators) repository(c *Conn, cr *giteav1alpha1.Collaborator) string {
+	return repositoryOf(c, cr.Spec.RepositoryReference, cr.Status.AtProvider.Repository)
 }
 
-func collaboratorRepository(c *Conn, cr *giteav1alpha1.Collaborator) (owner, name string) {
-	return splitRepository(repositoryOf(c, cr.Spec.Repository, cr.Spec.RepositoryRef, cr.Status.AtProvider.Repository))
+func (a collaborators) Key(c *Conn, cr *giteav1alpha1.Collaborator) string {
+	return strings.ToLower(a.repository(c, cr) + " " + string(cr.Spec.Username))
 }
 
-// collaboratorPath is the collaboration's API path.
-func collaboratorPath(c *Conn, cr *giteav1alpha1.Collaborator) string {
-	owner, repo := collaboratorRepository(c, cr)
-	return "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/collaborators/" + url.PathEscape(cr.Spec.Username)
+// path is the collaboration's API path.
+func (a collaborators) path(c *Conn, cr *giteav1alpha1.Collaborator) string {
+	return repoPath(a.repository(c, cr)) + "/collaborators/" + url.PathEscape(string(cr.Spec.Username))
 }
 
 // accessNone is Gitea's "no access", for a collaborator or a team unit.
@@ -68,23 +66,23 @@ var permissionRank = map[string]int{accessNone: 0, "read": 1, "write": 2, "admin
 // Observe asks whether the user is a collaborator and, if so, their effective permission. Gitea reports
 // no other: a permission at or above the spec's is in sync (a team grant or site admin may raise it, and
 // lowering the collaboration would not lower it), one below is raised. So it never loops.
-func (collaborators) Observe(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) (Observation, error) {
-	owner, repo := collaboratorRepository(c, cr)
-	_, err := c.Client.Do(ctx, http.MethodGet, collaboratorPath(c, cr), nil, nil, nil)
+func (a collaborators) Observe(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) (Observation, error) {
+	repo, path := a.repository(c, cr), a.path(c, cr)
+	_, err := c.Client.Do(ctx, http.MethodGet, path, nil, nil, nil)
 	switch {
 	case giteaclient.IsNotFound(err):
 		// Not a collaborator, or no such repository: the create says which.
 		return Observation{}, nil
 	case err != nil:
-		return Observation{}, collaboratorError(err, cr, owner, repo)
+		return Observation{}, collaboratorError(err, cr, repo)
 	}
 	var perm sdk.CollaboratorPermissionResult
-	if _, err := c.Client.Do(ctx, http.MethodGet, collaboratorPath(c, cr)+"/permission", nil, nil, &perm); err != nil {
-		return Observation{}, collaboratorError(err, cr, owner, repo)
+	if _, err := c.Client.Do(ctx, http.MethodGet, path+"/permission", nil, nil, &perm); err != nil {
+		return Observation{}, collaboratorError(err, cr, repo)
 	}
 	cr.Status.AtProvider = giteav1alpha1.CollaboratorObservation{
-		Repository: owner + "/" + repo,
-		Username:   cr.Spec.Username,
+		Repository: repo,
+		Username:   string(cr.Spec.Username),
 		Permission: string(perm.Permission),
 	}
 	var d drift
@@ -98,25 +96,24 @@ func (collaborators) Observe(ctx context.Context, c *Conn, cr *giteav1alpha1.Col
 
 // collaboratorError names what is missing: Gitea answers 422 for a user that does not exist and 404 for
 // a repository that does not.
-func collaboratorError(err error, cr *giteav1alpha1.Collaborator, owner, repo string) error {
+func collaboratorError(err error, cr *giteav1alpha1.Collaborator, repo string) error {
 	switch {
 	case giteaclient.IsValidation(err):
 		return reasonf(giteav1alpha1.ReasonNotFound, "the user %s does not exist in Gitea: %v", cr.Spec.Username, err)
 	case giteaclient.IsNotFound(err):
-		return reasonf(giteav1alpha1.ReasonNotFound, "the repository %s/%s does not exist in Gitea", owner, repo)
+		return repositoryMissing(repo)
 	}
 	return err
 }
 
 // grant adds the collaborator, or raises their permission.
-func (collaborators) grant(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) error {
-	owner, repo := collaboratorRepository(c, cr)
+func (a collaborators) grant(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) error {
 	body := map[string]any{}
 	if cr.Spec.Permission != nil {
 		body["permission"] = *cr.Spec.Permission
 	}
-	_, err := c.Client.Do(ctx, http.MethodPut, collaboratorPath(c, cr), nil, body, nil)
-	return collaboratorError(err, cr, owner, repo)
+	_, err := c.Client.Do(ctx, http.MethodPut, a.path(c, cr), nil, body, nil)
+	return collaboratorError(err, cr, a.repository(c, cr))
 }
 
 func (a collaborators) Create(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) error {
@@ -128,8 +125,7 @@ func (a collaborators) Update(ctx context.Context, c *Conn, cr *giteav1alpha1.Co
 }
 
 // Delete removes the collaboration; one whose repository or user is gone counts as removed.
-func (collaborators) Delete(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) error {
-	owner, repo := collaboratorRepository(c, cr)
-	_, err := c.Client.Do(ctx, http.MethodDelete, collaboratorPath(c, cr), nil, nil, nil)
-	return collaboratorError(err, cr, owner, repo)
+func (a collaborators) Delete(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) error {
+	_, err := c.Client.Do(ctx, http.MethodDelete, a.path(c, cr), nil, nil, nil)
+	return collaboratorError(err, cr, a.repository(c, cr))
 }

@@ -31,8 +31,6 @@ import (
 // collabRepo is the repository of the tests that name theirs by string.
 const collabRepo = testOrg + "/collabs"
 
-const collabPassword = "Passw0rd-long!"
-
 func ensureCollabRepo() {
 	ensureTestOrg()
 	ensureInGitea("/repos/"+collabRepo, "/orgs/"+testOrg+"/repos", map[string]any{"name": "collabs"})
@@ -40,7 +38,7 @@ func ensureCollabRepo() {
 
 func ensureUser(name string, admin bool) {
 	if giteaStatus("/users/"+name, nil) == http.StatusNotFound {
-		Expect(gitea.CreateUser(ctx, name, collabPassword, admin)).To(Succeed())
+		Expect(gitea.CreateUser(ctx, name, userPassword(name), admin)).To(Succeed())
 	}
 }
 
@@ -48,21 +46,16 @@ func collaboratorCR(ns, name, username string) *giteav1alpha1.Collaborator {
 	return &giteav1alpha1.Collaborator{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: giteav1alpha1.CollaboratorSpec{
-			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-			Repository:   ptr.To(collabRepo),
-			Username:     username,
-			Permission:   ptr.To("write"),
+			ResourceSpec:     resourceSpec(),
+			RepositoryParent: onRepository(collabRepo),
+			Username:         giteav1alpha1.Username(username),
+			Permission:       ptr.To("write"),
 		},
 	}
 }
 
 func newCollaborator(ns, name, username string, edit func(*giteav1alpha1.Collaborator)) *giteav1alpha1.Collaborator {
-	c := collaboratorCR(ns, name, username)
-	if edit != nil {
-		edit(c)
-	}
-	Expect(k8sClient.Create(ctx, c)).To(Succeed())
-	return c
+	return created(collaboratorCR(ns, name, username), edit)
 }
 
 func isCollaboratorInGitea(repo, user string) bool {
@@ -70,8 +63,7 @@ func isCollaboratorInGitea(repo, user string) bool {
 }
 
 func addCollaboratorInGitea(repo, user, permission string) {
-	_, err := gitea.Do(ctx, http.MethodPut, "/repos/"+repo+"/collaborators/"+user, map[string]any{"permission": permission}, nil)
-	Expect(err).NotTo(HaveOccurred())
+	giteaCall(http.MethodPut, "/repos/"+repo+"/collaborators/"+user, map[string]any{"permission": permission})
 }
 
 // collaborationInGitea is a user's permission on repo as Gitea reports it: the effective one, which for a
@@ -83,7 +75,7 @@ func collaborationInGitea(repo, user string) string {
 	return perm.Permission
 }
 
-var collaboratorFixture = repoKindFixture{
+var collaboratorFixture = kindFixture{
 	prepare: func(key string) {
 		ensureCollabRepo()
 		ensureUser("collab-"+key, false)
@@ -91,10 +83,7 @@ var collaboratorFixture = repoKindFixture{
 	newCR:         func(ns, key string) client.Object { return collaboratorCR(ns, key, "collab-"+key) },
 	drift:         []string{"permission"},
 	createInGitea: func(key string) { addCollaboratorInGitea(collabRepo, "collab-"+key, "read") },
-	deleteInGitea: func(key string) {
-		_, err := gitea.Do(ctx, http.MethodDelete, "/repos/"+collabRepo+"/collaborators/collab-"+key, nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-	},
+	deleteInGitea: func(key string) { giteaCall(http.MethodDelete, "/repos/"+collabRepo+"/collaborators/collab-"+key, nil) },
 	count: func(key string) int {
 		if isCollaboratorInGitea(collabRepo, "collab-"+key) {
 			return 1
@@ -111,8 +100,7 @@ var _ = Describe("Collaborator", func() {
 		ensureTestOrg()
 		ensureUser("collab-dev", false)
 		c := newCollaborator(ns, "dev", "collab-dev", func(c *giteav1alpha1.Collaborator) {
-			c.Spec.Repository = nil
-			c.Spec.RepositoryRef = &giteav1alpha1.LocalObjectReference{Name: "app"}
+			c.Spec.RepositoryParent = onRepositoryRef("app")
 		})
 		Eventually(conditionOf(c, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/DependencyNotReady"))
 		newRepo(ns, "app", testOrg, "collab-ref", nil)
@@ -127,15 +115,11 @@ var _ = Describe("Collaborator", func() {
 		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("write"))
 
 		// A spec change is applied at once.
-		got := fresh(c)
-		got.Spec.Permission = ptr.To("admin")
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		update(c, func(c *giteav1alpha1.Collaborator) { c.Spec.Permission = ptr.To("admin") })
 		Eventually(func() string { return collaborationInGitea(repo, "collab-dev") }, eventually, poll).Should(Equal("admin"))
 
 		// Lowering the spec leaves the higher permission alone: Gitea shows only the effective one.
-		got = fresh(c)
-		got.Spec.Permission = ptr.To("read")
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		update(c, func(c *giteav1alpha1.Collaborator) { c.Spec.Permission = ptr.To("read") })
 		Eventually(conditionOf(c, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
 		Expect(fresh(c).Status.AtProvider.Permission).To(Equal("admin"))
 

@@ -50,11 +50,11 @@ type deployKey struct {
 }
 
 func (deployKeys) repository(c *Conn, k *giteav1alpha1.DeployKey) string {
-	return repositoryOf(c, k.Spec.Repository, k.Spec.RepositoryRef, k.Status.AtProvider.Repository)
+	return repositoryOf(c, k.Spec.RepositoryReference, k.Status.AtProvider.Repository)
 }
 
 func (deployKeys) Dependencies(k *giteav1alpha1.DeployKey) []Dependency {
-	return repositoryDependencies(k.Spec.RepositoryRef)
+	return parentDependencies(k.Spec.RepositoryRef, nil)
 }
 
 // Key is the repository and the key's fingerprint (the key as written when it does not parse; Observe

@@ -20,14 +20,15 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"net/http"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"golang.org/x/crypto/ssh"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-
-	"golang.org/x/crypto/ssh"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 )
@@ -50,39 +51,84 @@ type giteaDeployKey struct {
 }
 
 func deployKeysOf(repo string) []giteaDeployKey {
-	var keys []giteaDeployKey
-	_, err := gitea.Do(ctx, "GET", "/repos/"+repo+"/keys?limit=50", nil, &keys)
-	Expect(err).NotTo(HaveOccurred())
-	return keys
+	return listInGitea[giteaDeployKey]("/repos/" + repo + "/keys")
 }
 
-func createDeployKeyInGitea(repo, key, title string, readOnly bool) int64 {
-	var k giteaDeployKey
-	_, err := gitea.Do(ctx, "POST", "/repos/"+repo+"/keys", map[string]any{"key": key, "title": title, "read_only": readOnly}, &k)
-	Expect(err).NotTo(HaveOccurred())
-	return k.ID
+// deployKeysWith are repo's keys of fingerprint fp.
+func deployKeysWith(repo, fp string) []giteaDeployKey {
+	var out []giteaDeployKey
+	for _, k := range deployKeysOf(repo) {
+		if k.Fingerprint == fp {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func createDeployKeyInGitea(repo, key, title string, readOnly bool) {
+	giteaCall(http.MethodPost, "/repos/"+repo+"/keys", map[string]any{"key": key, "title": title, "read_only": readOnly})
+}
+
+func deployKeyCR(ns, name, repository, key string) *giteav1alpha1.DeployKey {
+	return &giteav1alpha1.DeployKey{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: giteav1alpha1.DeployKeySpec{
+			ResourceSpec:     resourceSpec(),
+			RepositoryParent: onRepository(repository),
+			Key:              key,
+		},
+	}
 }
 
 func newDeployKey(ns, name, repository, key string, edit func(*giteav1alpha1.DeployKey)) *giteav1alpha1.DeployKey {
-	k := &giteav1alpha1.DeployKey{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: giteav1alpha1.DeployKeySpec{
-			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-			Repository:   ptr.To(repository),
-			Key:          key,
-		},
+	return created(deployKeyCR(ns, name, repository, key), edit)
+}
+
+// contractKeys is the repository of the keys of the shared specs; contractKey is the public key and the
+// fingerprint of each spec's key.
+const contractKeys = "contract-keys"
+
+var contractKeyPairs = map[string][2]string{}
+
+func contractKey(key string) (string, string) {
+	if _, ok := contractKeyPairs[key]; !ok {
+		pub, fp := newPublicKey()
+		contractKeyPairs[key] = [2]string{pub, fp}
 	}
-	if edit != nil {
-		edit(k)
-	}
-	Expect(k8sClient.Create(ctx, k)).To(Succeed())
-	return k
+	return contractKeyPairs[key][0], contractKeyPairs[key][1]
+}
+
+var deployKeyFixture = kindFixture{
+	prepare: func(string) { ensureAdminRepo(contractKeys) },
+	newCR: func(ns, key string) client.Object {
+		pub, _ := contractKey(key)
+		k := deployKeyCR(ns, key, gitea.AdminUser+"/"+contractKeys, pub)
+		k.Spec.ReadOnly = ptr.To(true)
+		return k
+	},
+	drift: []string{"readOnly"},
+	createInGitea: func(key string) {
+		pub, _ := contractKey(key)
+		createDeployKeyInGitea(gitea.AdminUser+"/"+contractKeys, pub, "by-hand-"+key, false)
+	},
+	deleteInGitea: func(key string) {
+		_, fp := contractKey(key)
+		for _, k := range deployKeysWith(gitea.AdminUser+"/"+contractKeys, fp) {
+			giteaCall(http.MethodDelete, fmt.Sprintf("/repos/%s/%s/keys/%d", gitea.AdminUser, contractKeys, k.ID), nil)
+		}
+	},
+	count: func(key string) int {
+		_, fp := contractKey(key)
+		return len(deployKeysWith(gitea.AdminUser+"/"+contractKeys, fp))
+	},
 }
 
 var _ = Describe("DeployKey", func() {
+	itBehavesAsAManagedKind(deployKeyFixture)
+
 	It("creates the key read-only, replaces it for drift and for a change of title or key, and writes nothing when nothing changed", func() {
 		ns := readyProvider()
-		repo := createAdminRepoInGitea("key-create")
+		repo := ensureAdminRepo("key-create")
 		key, fp := newPublicKey()
 		k := newDeployKey(ns, "ci", repo, key, nil)
 		Eventually(conditionOf(k, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
@@ -95,8 +141,7 @@ var _ = Describe("DeployKey", func() {
 		// Someone gives the key write access: with readOnly managed, it is replaced at the next sync.
 		update(k, func(k *giteav1alpha1.DeployKey) { k.Spec.ReadOnly = ptr.To(true) })
 		Eventually(conditionOf(k, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		_, err := gitea.Do(ctx, "DELETE", fmt.Sprintf("/repos/%s/keys/%d", repo, got.Status.ID), nil, nil)
-		Expect(err).NotTo(HaveOccurred())
+		giteaCall(http.MethodDelete, fmt.Sprintf("/repos/%s/keys/%d", repo, got.Status.ID), nil)
 		createDeployKeyInGitea(repo, key, "ci", false)
 		requestSync(k)
 		Expect(deployKeysOf(repo)).To(ConsistOf(HaveField("ReadOnly", true)))
@@ -117,91 +162,14 @@ var _ = Describe("DeployKey", func() {
 		expectQuietSyncs(k, ns)
 	})
 
-	It("adopts an existing key without duplicating it and leaves it when deleted (unset policy); after a crash counts its own key as created", func() {
+	It("never hangs on a key whose whole repository is gone, and names a missing repository", func() {
 		ns := readyProvider()
-		repo := createAdminRepoInGitea("key-adopt")
+		doomedRepo := ensureAdminRepo("key-doomed")
 		key, _ := newPublicKey()
-		id := createDeployKeyInGitea(repo, key, "by hand", false)
-		adopted := newDeployKey(ns, "adopted", repo, key, nil)
-		Eventually(conditionOf(adopted, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Expect(conditionOf(adopted, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"), "unset title and readOnly are not managed")
-		Expect(fresh(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
-		Expect(fresh(adopted).Status.ID).To(Equal(id))
-		Expect(deployKeysOf(repo)).To(HaveLen(1))
-		Expect(k8sClient.Delete(ctx, adopted)).To(Succeed())
-		Eventually(gone(adopted), eventually, poll).Should(BeTrue())
-		Expect(deployKeysOf(repo)).To(HaveLen(1), "an adopted key is orphaned by default")
-
-		crashed := newDeployKey(ns, "crashed", repo, key, func(k *giteav1alpha1.DeployKey) {
-			k.Annotations = map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"}
-		})
-		Eventually(conditionOf(crashed, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Expect(fresh(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
-		Expect(k8sClient.Delete(ctx, crashed)).To(Succeed())
-		Eventually(gone(crashed), eventually, poll).Should(BeTrue())
-		Expect(deployKeysOf(repo)).To(BeEmpty())
-	})
-
-	It("with ObserveOnly reports an absent key NotFound without creating it, and drift without correcting it", func() {
-		ns := readyProvider()
-		repo := createAdminRepoInGitea("key-observe")
-		key, _ := newPublicKey()
-		k := newDeployKey(ns, "watch", repo, key, func(k *giteav1alpha1.DeployKey) {
-			k.Spec.ManagementPolicy = giteav1alpha1.ManagementObserveOnly
-			k.Spec.ReadOnly = ptr.To(true)
-		})
-		Eventually(conditionOf(k, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
-		Expect(deployKeysOf(repo)).To(BeEmpty())
-
-		id := createDeployKeyInGitea(repo, key, "by hand", false)
-		requestSync(k)
-		Eventually(conditionOf(k, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
-		Expect(fresh(k).Status.Drift).To(Equal([]string{"readOnly"}))
-		Expect(deployKeysOf(repo)).To(ConsistOf(giteaDeployKey{ID: id, Title: "by hand", Fingerprint: fresh(k).Status.AtProvider.Fingerprint}))
-
-		Expect(k8sClient.Delete(ctx, k)).To(Succeed())
-		Eventually(gone(k), eventually, poll).Should(BeTrue())
-		Expect(deployKeysOf(repo)).To(HaveLen(1), "ObserveOnly never deletes")
-	})
-
-	It("honours deletionPolicy, and never hangs on a key or a repository already gone", func() {
-		ns := readyProvider()
-		repo := createAdminRepoInGitea("key-delete")
-		adoptedKey, _ := newPublicKey()
-		createDeployKeyInGitea(repo, adoptedKey, "by hand", true)
-		del := newDeployKey(ns, "del", repo, adoptedKey, func(k *giteav1alpha1.DeployKey) { k.Spec.DeletionPolicy = giteav1alpha1.DeletionDelete })
-		orphanKey, orphanFP := newPublicKey()
-		orphan := newDeployKey(ns, "orphan", repo, orphanKey, func(k *giteav1alpha1.DeployKey) { k.Spec.DeletionPolicy = giteav1alpha1.DeletionOrphan })
-		vanishedKey, _ := newPublicKey()
-		vanished := newDeployKey(ns, "vanished", repo, vanishedKey, nil)
-		doomedRepo := createAdminRepoInGitea("key-doomed")
-		doomedKey, _ := newPublicKey()
-		doomed := newDeployKey(ns, "doomed", doomedRepo, doomedKey, nil)
-		all := []*giteav1alpha1.DeployKey{del, orphan, vanished, doomed}
-		for _, k := range all {
-			Eventually(conditionOf(k, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		}
-		_, err := gitea.Do(ctx, "DELETE", fmt.Sprintf("/repos/%s/keys/%d", repo, fresh(vanished).Status.ID), nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-		_, err = gitea.Do(ctx, "DELETE", "/repos/"+doomedRepo, nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-
-		for _, k := range all {
-			Expect(k8sClient.Delete(ctx, k)).To(Succeed())
-			Eventually(gone(k), eventually, poll).Should(BeTrue())
-		}
-		Expect(deployKeysOf(repo)).To(ConsistOf(HaveField("Fingerprint", orphanFP)))
-	})
-
-	It("gives Conflict to the later of two resources claiming one key, and names a missing repository", func() {
-		repo := createAdminRepoInGitea("key-twice")
-		key, _ := newPublicKey()
-		first := newDeployKey(readyProvider(), "ci", repo, key, nil)
-		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		ns := readyProvider()
-		second := newDeployKey(ns, "ci", repo, key, nil)
-		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
-		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/ci"))
+		doomed := newDeployKey(ns, "doomed", doomedRepo, key, nil)
+		Eventually(conditionOf(doomed, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		giteaCall(http.MethodDelete, "/repos/"+doomedRepo, nil)
+		deleteCR(doomed)
 
 		missing := newDeployKey(ns, "missing", "nobody/nothing", key, nil)
 		Eventually(conditionOf(missing, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))

@@ -18,7 +18,6 @@ package gitea
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -39,6 +38,7 @@ import (
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	"kemper.buzz/nuop/internal/giteaclient"
+	"kemper.buzz/nuop/internal/promreg"
 )
 
 // Names of the kinds other kinds refer to (organizationRef, repositoryRef).
@@ -124,11 +124,8 @@ func SetupManagedWithManager(ctx context.Context, mgr ctrl.Manager, clients *git
 			return err
 		}
 	}
-	err := opts.Registry.Register(newResourcesCollector(mgr.GetCache()))
-	if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
-		// A second manager in one process (tests): the first one's collector reads the same kinds.
-		return nil
-	}
+	// A second manager in one process (tests) shares the first one's collector, which reads the same kinds.
+	_, err := promreg.Register(opts.Registry, newResourcesCollector(mgr.GetCache()))
 	return err
 }
 

@@ -42,11 +42,11 @@ func init() {
 const defaultLabelColor = "#e4e4e4"
 
 func (labels) Dependencies(l *giteav1alpha1.Label) []Dependency {
-	return repositoryDependencies(l.Spec.RepositoryRef)
+	return parentDependencies(l.Spec.RepositoryRef, nil)
 }
 
 func labelRepository(c *Conn, l *giteav1alpha1.Label) (owner, name string) {
-	return splitRepository(repositoryOf(c, l.Spec.Repository, l.Spec.RepositoryRef, l.Status.AtProvider.Repository))
+	return splitRepository(repositoryOf(c, l.Spec.RepositoryReference, l.Status.AtProvider.Repository))
 }
 
 func (labels) Key(c *Conn, l *giteav1alpha1.Label) string {
@@ -85,7 +85,7 @@ func findLabel(ctx context.Context, c *Conn, owner, repo string, id int64, name 
 		return c.SDK.ListRepoLabels(owner, repo, sdk.ListLabelsOptions{ListOptions: opt})
 	})
 	if giteaclient.IsNotFound(err) {
-		return nil, reasonf(giteav1alpha1.ReasonNotFound, "the repository %s/%s does not exist in Gitea", owner, repo)
+		return nil, repositoryMissing(owner + "/" + repo)
 	}
 	if err != nil {
 		return nil, err

@@ -39,36 +39,25 @@ func ensureLabelRepo() {
 }
 
 func newLabel(ns, name, labelName string, edit func(*giteav1alpha1.Label)) *giteav1alpha1.Label {
-	l := labelCR(ns, name, labelName)
-	if edit != nil {
-		edit(l)
-	}
-	Expect(k8sClient.Create(ctx, l)).To(Succeed())
-	return l
+	return created(labelCR(ns, name, labelName), edit)
 }
 
 func labelCR(ns, name, labelName string) *giteav1alpha1.Label {
 	return &giteav1alpha1.Label{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: giteav1alpha1.LabelSpec{
-			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-			Repository:   ptr.To(labelRepo),
-			Name:         labelName,
-			Color:        ptr.To("#00aabb"),
-			Description:  ptr.To("managed"),
+			ResourceSpec:     resourceSpec(),
+			RepositoryParent: onRepository(labelRepo),
+			Name:             labelName,
+			Color:            ptr.To("#00aabb"),
+			Description:      ptr.To("managed"),
 		},
 	}
 }
 
 // labelsInGitea lists the labels of a repository named name.
 func labelsInGitea(repo, name string) []map[string]any {
-	var out []map[string]any
-	for _, l := range listInGitea("/repos/" + repo + "/labels") {
-		if l["name"] == name {
-			out = append(out, l)
-		}
-	}
-	return out
+	return namedIn(listInGitea[map[string]any]("/repos/"+repo+"/labels"), name)
 }
 
 func createLabelInGitea(repo, name string) int64 {
@@ -78,7 +67,7 @@ func createLabelInGitea(repo, name string) int64 {
 	return l.ID
 }
 
-var labelFixture = repoKindFixture{
+var labelFixture = kindFixture{
 	prepare: func(string) { ensureLabelRepo() },
 	newCR: func(ns, key string) client.Object {
 		return labelCR(ns, key, "label-"+key)
@@ -87,8 +76,7 @@ var labelFixture = repoKindFixture{
 	createInGitea: func(key string) { createLabelInGitea(labelRepo, "label-"+key) },
 	deleteInGitea: func(key string) {
 		for _, l := range labelsInGitea(labelRepo, "label-"+key) {
-			_, err := gitea.Do(ctx, http.MethodDelete, fmt.Sprintf("/repos/%s/labels/%v", labelRepo, l["id"]), nil, nil)
-			Expect(err).NotTo(HaveOccurred())
+			giteaCall(http.MethodDelete, fmt.Sprintf("/repos/%s/labels/%v", labelRepo, l["id"]), nil)
 		}
 	},
 	count: func(key string) int { return len(labelsInGitea(labelRepo, "label-"+key)) },
@@ -101,8 +89,7 @@ var _ = Describe("Label", func() {
 		ns := readyProvider()
 		ensureTestOrg()
 		l := newLabel(ns, "bug", "kind/bug", func(l *giteav1alpha1.Label) {
-			l.Spec.Repository = nil
-			l.Spec.RepositoryRef = &giteav1alpha1.LocalObjectReference{Name: "app"}
+			l.Spec.RepositoryParent = onRepositoryRef("app")
 			l.Spec.Color = ptr.To("#E11")
 			l.Spec.Exclusive = ptr.To(true)
 		})
@@ -122,9 +109,8 @@ var _ = Describe("Label", func() {
 
 		// Drift is corrected; archived, which the spec leaves alone, stays (Gitea's edit resets it unless
 		// it is sent).
-		_, err := gitea.Do(ctx, http.MethodPatch, fmt.Sprintf("/repos/%s/label-ref/labels/%d", testOrg, id),
-			map[string]any{"color": "#000000", "is_archived": true}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		giteaCall(http.MethodPatch, fmt.Sprintf("/repos/%s/label-ref/labels/%d", testOrg, id),
+			map[string]any{"color": "#000000", "is_archived": true})
 		requestSync(l)
 		found = labelsInGitea(testOrg+"/label-ref", "kind/bug")
 		Expect(found[0]).To(HaveKeyWithValue("color", "ee1111"))
@@ -160,8 +146,7 @@ var _ = Describe("Label", func() {
 			r.Spec.OrganizationRef = &giteav1alpha1.LocalObjectReference{Name: "team"}
 		})
 		l := newLabel(ns, "bug", "bug", func(l *giteav1alpha1.Label) {
-			l.Spec.Repository = nil
-			l.Spec.RepositoryRef = &giteav1alpha1.LocalObjectReference{Name: "app"}
+			l.Spec.RepositoryParent = onRepositoryRef("app")
 		})
 		Eventually(conditionOf(l, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 

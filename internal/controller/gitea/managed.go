@@ -39,6 +39,7 @@ import (
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	"kemper.buzz/nuop/internal/giteaclient"
+	"kemper.buzz/nuop/internal/truncate"
 )
 
 // Conn is what an adapter gets to talk to Gitea during one reconcile.
@@ -201,7 +202,8 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 			return obs, err
 		}
 		createErr := r.adapter.Create(ctx, conn, obj)
-		if createErr != nil && !giteaclient.IsValidation(createErr) && !giteaclient.IsConflict(createErr) {
+		if createErr != nil && !giteaclient.IsValidation(createErr) && !giteaclient.IsConflict(createErr) &&
+			!errors.Is(createErr, errAlreadyExists) {
 			return obs, createErr
 		}
 		// A create answered 409 or 422 may mean "already exists" (or "invalid"): look before deciding.
@@ -439,6 +441,11 @@ func (r *ManagedReconciler[T]) patchAnnotations(ctx context.Context, obj T, edit
 	return nil
 }
 
+// errAlreadyExists is what an adapter's Create returns when Gitea says the object already exists in an
+// answer other than 409 or 422 (which the reconciler reads the same way): the reconciler then looks the
+// object up rather than report the refusal.
+var errAlreadyExists = errors.New("the object already exists in Gitea")
+
 // reasonError is an error with the condition reason it stands for.
 type reasonError struct {
 	reason string
@@ -522,27 +529,37 @@ func statusOf(obj client.Object) any {
 }
 
 func (r *ManagedReconciler[T]) setReady(obj T, status metav1.ConditionStatus, reason, format string, args ...any) {
-	r.setCondition(obj, giteav1alpha1.ConditionReady, status, reason, format, args...)
+	setCondition(&obj.ManagedStatus().Conditions, obj.GetGeneration(), r.clock.Now(), giteav1alpha1.ConditionReady,
+		status, reason, fmt.Sprintf(format, args...))
 }
 
 func (r *ManagedReconciler[T]) setSynced(obj T, status metav1.ConditionStatus, reason, format string, args ...any) {
-	r.setCondition(obj, giteav1alpha1.ConditionSynced, status, reason, format, args...)
+	setCondition(&obj.ManagedStatus().Conditions, obj.GetGeneration(), r.clock.Now(), giteav1alpha1.ConditionSynced,
+		status, reason, fmt.Sprintf(format, args...))
 }
 
-func (r *ManagedReconciler[T]) setCondition(obj T, condType string, status metav1.ConditionStatus,
-	reason, format string, args ...any) {
-	meta.SetStatusCondition(&obj.ManagedStatus().Conditions, metav1.Condition{
+// setCondition sets a condition of an object (a provider's or a managed resource's) of generation; its
+// transition time is now if its status changes.
+func setCondition(conditions *[]metav1.Condition, generation int64, now time.Time, condType string,
+	status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(conditions, metav1.Condition{
 		Type:               condType,
 		Status:             status,
 		Reason:             reason,
-		Message:            truncate(fmt.Sprintf(format, args...), 32768),
-		ObservedGeneration: obj.GetGeneration(),
-		LastTransitionTime: metav1.NewTime(r.clock.Now()),
+		Message:            truncate.String(message, maxConditionMessage),
+		ObservedGeneration: generation,
+		LastTransitionTime: metav1.NewTime(now),
 	})
 }
 
+// The API server's bounds on a condition's message and an event's note.
+const (
+	maxConditionMessage = 32768
+	maxEventNote        = 1024
+)
+
 func (r *ManagedReconciler[T]) event(obj T, eventType, reason, action, format string, args ...any) {
-	r.recorder.Eventf(obj, nil, eventType, reason, action, "%s", truncate(fmt.Sprintf(format, args...), 1024))
+	r.recorder.Eventf(obj, nil, eventType, reason, action, "%s", truncate.String(fmt.Sprintf(format, args...), maxEventNote))
 }
 
 // DefaultSyncInterval is when a resource whose sync failed for a reason no retry fixes is looked at again.

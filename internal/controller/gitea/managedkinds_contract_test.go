@@ -17,29 +17,28 @@ limitations under the License.
 package gitea
 
 import (
-	"errors"
-	"net/http"
-	"net/url"
-	"strconv"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
-	"kemper.buzz/nuop/test/utils/giteaserver"
 )
 
-// repoKindFixture is what the behaviours every kind shares (adoption, the create-pending marker,
-// ObserveOnly, deletion policies, conflicts) need to know of one kind. key names the Gitea object of one
-// test, unique in the suite.
-type repoKindFixture struct {
-	// prepare makes what the object needs in Gitea (its repository, its user).
+// kindFixture is what the behaviours every kind shares (adoption, the create-pending marker, ObserveOnly,
+// deletion policies, conflicts, waiting for the provider, deletion with the namespace) need to know of one
+// kind. key names the Gitea object of one test, unique among the kind's tests; each kind names its objects
+// apart from the others'.
+type kindFixture struct {
+	// prepare makes what the object needs in Gitea (its repository, its organization, its user).
 	prepare func(key string)
-	// newCR is a resource for the object, not yet created, with a managed field that createInGitea
-	// leaves different.
+	// newCR is a resource for the object in namespace ns, not yet created, with managed fields that
+	// createInGitea leaves different. It may create what the resource needs in ns (a password's Secret).
 	newCR func(ns, key string) client.Object
-	// drift is the managed fields where newCR and createInGitea differ.
+	// drift is the managed fields where newCR and createInGitea differ, as status.drift lists them.
 	drift []string
 	// createInGitea makes the object straight through Gitea's API.
 	createInGitea func(key string)
@@ -58,24 +57,15 @@ func createCR(o client.Object, edit func(*giteav1alpha1.ResourceSpec, client.Obj
 	return o
 }
 
-func statusOfCR(o client.Object) *giteav1alpha1.ResourceStatus {
-	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(o), o)).To(Succeed())
-	return o.(giteav1alpha1.Managed).ManagedStatus()
-}
-
-func deleteCR(o client.Object) {
-	Expect(k8sClient.Delete(ctx, o)).To(Succeed())
-	Eventually(gone(o), eventually, poll).Should(BeTrue())
-}
-
 // itBehavesAsAManagedKind declares the shared behaviours of one kind, in the Describe it is called from.
-func itBehavesAsAManagedKind(f repoKindFixture) {
+func itBehavesAsAManagedKind(f kindFixture) {
 	It("adopts an existing object without duplicating it, and leaves it when deleted (unset policy)", func() {
 		ns := readyProvider()
 		f.prepare("adopt")
 		f.createInGitea("adopt")
 		o := createCR(f.newCR(ns, "adopt"), nil)
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
 		Expect(statusOfCR(o).Origin).To(Equal(giteav1alpha1.OriginAdopted))
 		Expect(eventReasonsOf(o)).To(ContainElement("Adopted"))
 		Expect(f.count("adopt")).To(Equal(1))
@@ -86,6 +76,7 @@ func itBehavesAsAManagedKind(f repoKindFixture) {
 	It("after a crash between create and status write, counts the object as created, not adopted, and deletes it", func() {
 		ns := readyProvider()
 		f.prepare("crash")
+		// The create reached Gitea, the status write did not: the marker is still on the resource.
 		f.createInGitea("crash")
 		o := createCR(f.newCR(ns, "crash"), func(_ *giteav1alpha1.ResourceSpec, o client.Object) {
 			o.SetAnnotations(map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"})
@@ -114,8 +105,9 @@ func itBehavesAsAManagedKind(f repoKindFixture) {
 		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
 		Expect(conditionOf(o, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
 		Expect(statusOfCR(o).Drift).To(Equal(f.drift))
+		Expect(conditionMessage(o, giteav1alpha1.ConditionSynced)).To(HavePrefix("Gitea differs from the spec in " + strings.Join(f.drift, ", ")))
 		requestSync(o)
-		Expect(writes(ns)).To(Equal(before))
+		Expect(writes(ns)).To(Equal(before), "ObserveOnly wrote to Gitea")
 
 		deleteCR(o)
 		Expect(f.count("observe")).To(Equal(1), "ObserveOnly never deletes")
@@ -137,6 +129,8 @@ func itBehavesAsAManagedKind(f repoKindFixture) {
 		for _, o := range []client.Object{del, orphan, vanished} {
 			Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		}
+		Expect(statusOfCR(del).Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Expect(statusOfCR(orphan).Origin).To(Equal(giteav1alpha1.OriginCreated))
 		f.deleteInGitea("vanished")
 		for _, o := range []client.Object{del, orphan, vanished} {
 			deleteCR(o)
@@ -149,43 +143,49 @@ func itBehavesAsAManagedKind(f repoKindFixture) {
 		f.prepare("twice")
 		first := createCR(f.newCR(readyProvider(), "twice"), nil)
 		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(statusOfCR(first).Identity).To(HavePrefix(strings.TrimSuffix(gitea.URL, "/") + " "))
 		second := createCR(f.newCR(readyProvider(), "twice"), nil)
 		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
 		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.GetNamespace() + "/" + first.GetName()))
+		Expect(statusOfCR(second).Identity).To(Equal(statusOfCR(first).Identity))
 		Expect(conditionOf(first, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
 		Expect(f.count("twice")).To(Equal(1))
 	})
-}
 
-// giteaStatus is the HTTP status of an admin GET from Gitea's API (2xx as 200), decoded into out, for
-// existence checks.
-func giteaStatus(path string, out any) int {
-	_, err := gitea.Do(ctx, http.MethodGet, path, nil, out)
-	if se, ok := errors.AsType[*giteaserver.StatusError](err); ok {
-		return se.Code
-	}
-	Expect(err).NotTo(HaveOccurred())
-	return http.StatusOK
-}
+	It("waits for its provider (ProviderNotReady) and acts as soon as the provider is Ready", func() {
+		ns := newNamespace()
+		f.prepare("waits")
+		o := createCR(f.newCR(ns, "waits"), nil)
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/ProviderNotReady"))
+		Expect(conditionMessage(o, giteav1alpha1.ConditionReady)).To(Equal("GiteaProvider gitea does not exist"))
 
-// ensureInGitea creates an object through Gitea's API unless get finds it.
-func ensureInGitea(get, create string, body any) {
-	if giteaStatus(get, nil) == http.StatusNotFound {
-		_, err := gitea.Do(ctx, http.MethodPost, create, body, nil)
-		Expect(err).NotTo(HaveOccurred())
-	}
-}
+		// The provider comes, without its Secret: there, but not Ready.
+		p := newProvider(ns, gitea.URL)
+		Eventually(ready(p), eventually, poll).Should(Equal("False/SecretNotFound"))
+		Eventually(func() string { return conditionMessage(o, giteav1alpha1.ConditionReady) }, eventually, poll).
+			Should(Equal("GiteaProvider gitea is not Ready"))
+		Expect(conditionOf(o, giteav1alpha1.ConditionReady)()).To(Equal("False/ProviderNotReady"))
+		Expect(f.count("waits")).To(Equal(0))
 
-// listInGitea reads every page of a list (the suite's Gitea has pages of 5).
-func listInGitea(path string) []map[string]any {
-	var all []map[string]any
-	for page := 1; ; page++ {
-		var items []map[string]any
-		_, err := gitea.Do(ctx, http.MethodGet, path+"?"+url.Values{"page": {strconv.Itoa(page)}, "limit": {"50"}}.Encode(), nil, &items)
-		Expect(err).NotTo(HaveOccurred())
-		if len(items) == 0 {
-			return all
-		}
-		all = append(all, items...)
-	}
+		createSecret(ns, "gitea", map[string]string{"token": gitea.AdminToken})
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(f.count("waits")).To(Equal(1))
+	})
+
+	It("is deleted in Gitea when its provider, the provider's Secret and the resource go at once, as in a namespace deletion", func() {
+		ns := readyProvider()
+		f.prepare("nsdelete")
+		o := createCR(f.newCR(ns, "nsdelete"), nil)
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		p := &giteav1alpha1.GiteaProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gitea"}}
+		Eventually(func() int32 { return fresh(p).Status.Resources }, eventually, poll).Should(BeEquivalentTo(1))
+
+		// envtest has no namespace controller: this is what it would do, all at once.
+		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
+		Expect(k8sClient.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns))).To(Succeed())
+		Expect(k8sClient.Delete(ctx, o)).To(Succeed())
+		Eventually(gone(o), eventually, poll).Should(BeTrue())
+		Eventually(gone(p), eventually, poll).Should(BeTrue())
+		Expect(f.count("nsdelete")).To(Equal(0))
+	})
 }

@@ -41,15 +41,16 @@ func init() {
 }
 
 func (organizations) Key(_ *Conn, o *giteav1alpha1.Organization) string {
-	return strings.ToLower(o.Spec.Username)
+	return strings.ToLower(string(o.Spec.Username))
 }
 
 // Observe reads the organization by its name, or by its previous name when a rename is pending.
-func (organizations) Observe(ctx context.Context, c *Conn, o *giteav1alpha1.Organization) (Observation, error) {
-	org, err := getOrg(c, o.Spec.Username)
+func (organizations) Observe(_ context.Context, c *Conn, o *giteav1alpha1.Organization) (Observation, error) {
+	want := string(o.Spec.Username)
+	org, err := getOrg(c, want)
 	renamed := false
 	if giteaclient.IsNotFound(err) && o.Status.AtProvider.Username != "" &&
-		!strings.EqualFold(o.Status.AtProvider.Username, o.Spec.Username) {
+		!strings.EqualFold(o.Status.AtProvider.Username, want) {
 		org, err = getOrg(c, o.Status.AtProvider.Username)
 		renamed = err == nil
 	}
@@ -69,7 +70,7 @@ func (organizations) Observe(ctx context.Context, c *Conn, o *giteav1alpha1.Orga
 		RepoAdminChangeTeamAccess: org.RepoAdminChangeTeamAccess,
 	}
 	var d drift
-	d.check("username", renamed || org.Name != o.Spec.Username)
+	d.check("username", renamed || org.Name != want)
 	d.str("fullName", o.Spec.FullName, org.FullName)
 	d.str("description", o.Spec.Description, org.Description)
 	d.str("website", o.Spec.Website, org.Website)
@@ -86,7 +87,7 @@ func getOrg(c *Conn, name string) (*sdk.Organization, error) {
 
 func (organizations) Create(_ context.Context, c *Conn, o *giteav1alpha1.Organization) error {
 	opt := sdk.CreateOrgOption{
-		Name:        o.Spec.Username,
+		Name:        string(o.Spec.Username),
 		FullName:    deref(o.Spec.FullName),
 		Description: deref(o.Spec.Description),
 		Website:     deref(o.Spec.Website),
@@ -103,13 +104,13 @@ func (organizations) Create(_ context.Context, c *Conn, o *giteav1alpha1.Organiz
 // Update renames first (Gitea's rename call), then edits: the edit call sets every field it is sent, so
 // unmanaged fields are sent back as Gitea has them.
 func (organizations) Update(ctx context.Context, c *Conn, o *giteav1alpha1.Organization, observed Observation) error {
-	org := observed.State.(*sdk.Organization)
-	if org.Name != o.Spec.Username {
+	org, want := observed.State.(*sdk.Organization), string(o.Spec.Username)
+	if org.Name != want {
 		// The SDK's RenameOrg checks a server version it does not know for 1.26; the call is the same.
-		body := map[string]string{"new_name": o.Spec.Username}
+		body := map[string]string{"new_name": want}
 		if _, err := c.Client.Do(ctx, http.MethodPost, "/orgs/"+url.PathEscape(org.Name)+"/rename", nil, body, nil); err != nil {
 			if giteaclient.IsValidation(err) {
-				return reasonf(giteav1alpha1.ReasonConflict, "cannot rename organization %s to %s: %v", org.Name, o.Spec.Username, err)
+				return reasonf(giteav1alpha1.ReasonConflict, "cannot rename organization %s to %s: %v", org.Name, want, err)
 			}
 			return err
 		}
@@ -123,17 +124,14 @@ func (organizations) Update(ctx context.Context, c *Conn, o *giteav1alpha1.Organ
 		Visibility:                sdk.VisibleType(or(o.Spec.Visibility, org.Visibility)),
 		RepoAdminChangeTeamAccess: o.Spec.RepoAdminChangeTeamAccess,
 	}
-	resp, err := c.SDK.EditOrg(o.Spec.Username, opt)
+	resp, err := c.SDK.EditOrg(want, opt)
 	return giteaclient.Wrap(resp, err)
 }
 
 // Delete deletes the organization. Gitea refuses while it owns repositories: the condition names them, and
 // the delete is retried with backoff.
 func (organizations) Delete(ctx context.Context, c *Conn, o *giteav1alpha1.Organization) error {
-	name := o.Spec.Username
-	if o.Status.AtProvider.Username != "" {
-		name = o.Status.AtProvider.Username
-	}
+	name := firstSet(o.Status.AtProvider.Username, string(o.Spec.Username))
 	resp, err := c.SDK.DeleteOrg(name)
 	err = giteaclient.Wrap(resp, err)
 	// Gitea 1.26 answers the refusal with a 500, not a 422: look at what the organization owns.
@@ -152,39 +150,4 @@ func (organizations) Delete(ctx context.Context, c *Conn, o *giteav1alpha1.Organ
 	}
 	return reasonf(giteav1alpha1.ReasonDeleteRefused, "Gitea refuses to delete organization %s while it owns "+
 		"repositories: %s", name, strings.Join(names, ", "))
-}
-
-// drift collects the managed fields that differ.
-type drift struct{ fields []string }
-
-func (d *drift) check(field string, differs bool) {
-	if differs {
-		d.fields = append(d.fields, field)
-	}
-}
-
-// str compares a managed string (nil: unmanaged).
-func (d *drift) str(field string, want *string, got string) {
-	d.check(field, want != nil && *want != got)
-}
-
-// boolean compares a managed bool (nil: unmanaged).
-func (d *drift) boolean(field string, want *bool, got bool) {
-	d.check(field, want != nil && *want != got)
-}
-
-func deref[V any](p *V) V {
-	var zero V
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
-// or is the managed value when set, else what Gitea has.
-func or[V any](want *V, got V) V {
-	if want == nil {
-		return got
-	}
-	return *want
 }

@@ -36,6 +36,7 @@ import (
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	"kemper.buzz/nuop/internal/giteaclient"
+	"kemper.buzz/nuop/internal/truncate"
 )
 
 // ProviderReconciler checks each GiteaProvider's connection and keeps its client in the shared cache.
@@ -200,15 +201,13 @@ func ask(ctx context.Context, cl *giteaclient.Client) (giteaclient.ServerInfo, *
 
 // failed turns an error into the reason a human can act on.
 func (res checkResult) failed(err error) checkResult {
-	var missing *missingError
 	res.message = err.Error()
+	if re, ok := errors.AsType[*reasonError](err); ok {
+		// What the provider's spec or its Secrets got wrong: SecretNotFound, TLSError or InvalidSpec.
+		res.reason = re.reason
+		return res
+	}
 	switch {
-	case errors.As(err, &missing):
-		res.reason = giteav1alpha1.ReasonSecretNotFound
-	case errors.As(err, new(*caBundleError)):
-		res.reason = giteav1alpha1.ReasonTLSError
-	case errors.As(err, new(*specError)):
-		res.reason = giteav1alpha1.ReasonInvalidSpec
 	case giteaclient.IsUnauthorized(err), giteaclient.IsForbidden(err):
 		res.reason = giteav1alpha1.ReasonUnauthorized
 		res.message = "Gitea refused the credentials: " + err.Error()
@@ -268,7 +267,7 @@ func (r *ProviderReconciler) setStatus(p *giteav1alpha1.GiteaProvider, res check
 		if status == metav1.ConditionTrue {
 			eventType = "Normal"
 		}
-		r.recorder.Eventf(p, nil, eventType, res.reason, "Check", "%s", truncate(res.message, 1024))
+		r.recorder.Eventf(p, nil, eventType, res.reason, "Check", "%s", truncate.String(res.message, maxEventNote))
 	}
 	if res.checked {
 		now := metav1.NewTime(r.opts.Clock.Now())
@@ -299,14 +298,7 @@ func (r *ProviderReconciler) setUsers(p *giteav1alpha1.GiteaProvider, users []st
 
 func (r *ProviderReconciler) setCondition(p *giteav1alpha1.GiteaProvider, condType string, status metav1.ConditionStatus,
 	reason, format string, args ...any) {
-	meta.SetStatusCondition(&p.Status.Conditions, metav1.Condition{
-		Type:               condType,
-		Status:             status,
-		Reason:             reason,
-		Message:            truncate(fmt.Sprintf(format, args...), 32768),
-		ObservedGeneration: p.Generation,
-		LastTransitionTime: metav1.NewTime(r.opts.Clock.Now()),
-	})
+	setCondition(&p.Status.Conditions, p.Generation, r.opts.Clock.Now(), condType, status, reason, fmt.Sprintf(format, args...))
 }
 
 // patchStatus writes p's status if it changed since orig.
@@ -331,12 +323,4 @@ func names(users []string) string {
 		return fmt.Sprint(users)
 	}
 	return fmt.Sprintf("%v and %d more", users[:shown], len(users)-shown)
-}
-
-// truncate cuts s to at most n bytes.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }

@@ -317,6 +317,18 @@ func expectNoCredentialLeaked() {
 	for _, p := range providers.Items {
 		places = append(places, fmt.Sprintf("%+v", p.Status))
 	}
+	// The managed resources left at the end (the specs check the ones they delete themselves).
+	for _, k := range kinds {
+		list := k.NewList()
+		Expect(k8sClient.List(ctx, list)).To(Succeed())
+		items, err := meta.ExtractList(list)
+		Expect(err).NotTo(HaveOccurred())
+		for _, item := range items {
+			status, err := json.Marshal(statusOf(item.(client.Object)))
+			Expect(err).NotTo(HaveOccurred())
+			places = append(places, string(status))
+		}
+	}
 	suite, _ := GinkgoConfiguration()
 	if len(suite.FocusStrings)+len(suite.FocusFiles) > 0 && len(secretsSeen) == 0 {
 		return // a focused run that used no credential has nothing to check

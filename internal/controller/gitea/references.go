@@ -19,7 +19,6 @@ package gitea
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -53,21 +52,6 @@ func references(p *giteav1alpha1.GiteaProvider) []string {
 	return refs
 }
 
-// missingError is a Secret, ConfigMap or key the spec names that is not there: reason SecretNotFound, and
-// the watch on it brings the provider back when it appears.
-type missingError struct{ msg string }
-
-func (e *missingError) Error() string { return e.msg }
-
-func missingf(format string, args ...any) error {
-	return &missingError{msg: fmt.Sprintf(format, args...)}
-}
-
-// caBundleError is a CA bundle that holds no certificate: reason TLSError.
-type caBundleError struct{ msg string }
-
-func (e *caBundleError) Error() string { return e.msg }
-
 // credentials is what the provider's Secret holds. Exactly one way is set: a token, or a username and a
 // password to create one with.
 type credentials struct {
@@ -75,20 +59,9 @@ type credentials struct {
 	username, password string
 }
 
-// readSecret reads a Secret live (the manager caches only Secrets' metadata: their data stays out of its
-// memory but for the moment it is used).
-func (r *ProviderReconciler) readSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
-	s := &corev1.Secret{}
-	err := r.apiReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, s)
-	if apierrors.IsNotFound(err) {
-		return nil, missingf("Secret %s not found in namespace %s", name, namespace)
-	}
-	return s, err
-}
-
 func (r *ProviderReconciler) readCredentials(ctx context.Context, p *giteav1alpha1.GiteaProvider) (credentials, error) {
 	spec := p.Spec.Credentials
-	s, err := r.readSecret(ctx, p.Namespace, spec.SecretRef.Name)
+	s, err := readSecret(ctx, r.apiReader, p.Namespace, spec.SecretRef.Name)
 	if err != nil {
 		return credentials{}, err
 	}
@@ -99,7 +72,8 @@ func (r *ProviderReconciler) readCredentials(ctx context.Context, p *giteav1alph
 	}
 	c.username, c.password = string(s.Data[spec.UsernameKey]), string(s.Data[spec.PasswordKey])
 	if c.username == "" || c.password == "" {
-		return credentials{}, missingf("Secret %s has neither the key %s (a token) nor the keys %s and %s (a username and a password)",
+		return credentials{}, reasonf(giteav1alpha1.ReasonSecretNotFound,
+			"Secret %s has neither the key %s (a token) nor the keys %s and %s (a username and a password)",
 			spec.SecretRef.Name, spec.TokenKey, spec.UsernameKey, spec.PasswordKey)
 	}
 	return c, nil
@@ -118,7 +92,7 @@ func (r *ProviderReconciler) readCABundle(ctx context.Context, p *giteav1alpha1.
 	)
 	switch {
 	case src.SecretRef != nil:
-		s, err := r.readSecret(ctx, p.Namespace, src.SecretRef.Name)
+		s, err := readSecret(ctx, r.apiReader, p.Namespace, src.SecretRef.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +102,8 @@ func (r *ProviderReconciler) readCABundle(ctx context.Context, p *giteav1alpha1.
 		cm := &corev1.ConfigMap{}
 		err := r.apiReader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: src.ConfigMapRef.Name}, cm)
 		if apierrors.IsNotFound(err) {
-			return nil, missingf("ConfigMap %s not found in namespace %s", src.ConfigMapRef.Name, p.Namespace)
+			return nil, reasonf(giteav1alpha1.ReasonSecretNotFound, "ConfigMap %s not found in namespace %s",
+				src.ConfigMapRef.Name, p.Namespace)
 		}
 		if err != nil {
 			return nil, err
@@ -140,10 +115,10 @@ func (r *ProviderReconciler) readCABundle(ctx context.Context, p *giteav1alpha1.
 		}
 	}
 	if len(data) == 0 {
-		return nil, missingf("%s has no key %s (the CA bundle)", what, key)
+		return nil, reasonf(giteav1alpha1.ReasonSecretNotFound, "%s has no key %s (the CA bundle)", what, key)
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(data) {
-		return nil, &caBundleError{msg: fmt.Sprintf("the key %s of %s holds no PEM certificate", key, what)}
+		return nil, reasonf(giteav1alpha1.ReasonTLSError, "the key %s of %s holds no PEM certificate", key, what)
 	}
 	return data, nil
 }

@@ -42,39 +42,31 @@ func init() {
 }
 
 func (repositories) Dependencies(r *giteav1alpha1.Repository) []Dependency {
-	if ref := r.Spec.OrganizationRef; ref != nil {
-		return []Dependency{{Kind: kindOrganization, Name: ref.Name}}
-	}
-	return nil
+	return parentDependencies(nil, r.Spec.OrganizationRef)
 }
 
-// owner is the repository's owner in Gitea: the spec's, or the referenced Organization's current name
-// (what the status recorded once the Organization is gone, during deletion).
+// owner is the repository's owner in Gitea: the spec's (a user or an organization), or the referenced
+// Organization's current name (what the status recorded once the Organization is gone, during deletion).
 func (repositories) owner(c *Conn, r *giteav1alpha1.Repository) string {
-	if r.Spec.Owner != nil {
-		return *r.Spec.Owner
-	}
-	if dep, ok := c.Dep(Dependency{Kind: kindOrganization, Name: r.Spec.OrganizationRef.Name}); ok {
-		return dep.(*giteav1alpha1.Organization).GiteaName()
-	}
-	return r.Status.AtProvider.Owner
+	owner := giteav1alpha1.OrganizationReference{Organization: r.Spec.Owner, OrganizationRef: r.Spec.OrganizationRef}
+	return organizationOf(c, owner, r.Status.AtProvider.Owner)
 }
 
 func (a repositories) Key(c *Conn, r *giteav1alpha1.Repository) string {
-	return strings.ToLower(a.owner(c, r) + "/" + r.Spec.Name)
+	return strings.ToLower(a.owner(c, r) + "/" + string(r.Spec.Name))
 }
 
 // Observe reads the repository by owner and name, or by the id the status recorded when that finds no
 // repository of ours (a rename in the spec, or one made in Gitea).
 func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repository) (Observation, error) {
-	owner := a.owner(c, r)
-	repo, err := getRepo(c, owner, r.Spec.Name)
+	owner, name := a.owner(c, r), string(r.Spec.Name)
+	repo, err := getRepo(c, owner, name)
 	if err != nil && !giteaclient.IsNotFound(err) {
 		return Observation{}, err
 	}
 	// Gitea redirects an old name to the repository renamed from it, and the new name of a rename may be
 	// another repository's: once the status has an id, what has another id is ours only if ours is gone.
-	if repo != nil && !strings.EqualFold(repo.Name, r.Spec.Name) && repo.ID != r.Status.ID {
+	if repo != nil && !strings.EqualFold(repo.Name, name) && repo.ID != r.Status.ID {
 		repo = nil
 	}
 	if r.Status.ID != 0 && (repo == nil || repo.ID != r.Status.ID) {
@@ -162,7 +154,7 @@ func repositoryChanges(r *giteav1alpha1.Repository, repo *sdk.Repository) (sdk.E
 			fields = append(fields, field)
 		}
 	}
-	set("name", &s.Name, repo.Name, &opt.Name)
+	set("name", new(string(s.Name)), repo.Name, &opt.Name)
 	set("description", s.Description, repo.Description, &opt.Description)
 	set("website", s.Website, repo.Website, &opt.Website)
 	flag("private", s.Private, repo.Private, &opt.Private)
@@ -208,12 +200,6 @@ func topicsDiffer(want *[]string, got []string) bool {
 	return !slices.Equal(sortedSet(*want), sortedSet(got))
 }
 
-func sortedSet(in []string) []string {
-	out := slices.Clone(in)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
 // Create creates the repository through the endpoint its owner's type calls for: the provider's own
 // login, an organization, or (as site admin) another user. Gitea's create takes a subset of the fields;
 // the rest follow through Update.
@@ -223,7 +209,7 @@ func (a repositories) Create(ctx context.Context, c *Conn, r *giteav1alpha1.Repo
 		return err
 	}
 	s := &r.Spec
-	body := createRepoOption{Name: s.Name, Description: s.Description, Private: s.Private, Template: s.Template,
+	body := createRepoOption{Name: string(s.Name), Description: s.Description, Private: s.Private, Template: s.Template,
 		DefaultBranch: s.DefaultBranch, AutoInit: s.AutoInit, Gitignores: s.Gitignores, License: s.License, Readme: s.Readme}
 	_, err = c.Client.Do(ctx, http.MethodPost, path, nil, body, nil)
 	return err
@@ -295,7 +281,7 @@ func (repositories) Update(ctx context.Context, c *Conn, r *giteav1alpha1.Reposi
 			}
 			return err
 		}
-		name = r.Spec.Name
+		name = string(r.Spec.Name)
 	}
 	if topicsDiffer(r.Spec.Topics, repo.Topics) {
 		resp, err := c.SDK.SetRepoTopics(owner, name, sortedSet(*r.Spec.Topics))
@@ -324,7 +310,7 @@ func branchExists(c *Conn, owner, name, branch string) error {
 func (a repositories) Delete(_ context.Context, c *Conn, r *giteav1alpha1.Repository) error {
 	owner, name := r.GiteaFullName()
 	if owner == "" || name == "" {
-		owner, name = a.owner(c, r), r.Spec.Name
+		owner, name = a.owner(c, r), string(r.Spec.Name)
 	}
 	resp, err := c.SDK.DeleteRepo(owner, name)
 	return giteaclient.Wrap(resp, err)

@@ -36,64 +36,46 @@ func ensureTestOrg() {
 	ensureInGitea("/orgs/"+testOrg, "/orgs", map[string]any{"username": testOrg})
 }
 
-func newRepo(ns, name, owner, repoName string, edit func(*giteav1alpha1.Repository)) *giteav1alpha1.Repository {
+func repoCR(ns, name, owner, repoName string) *giteav1alpha1.Repository {
 	r := &giteav1alpha1.Repository{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: giteav1alpha1.RepositorySpec{
-			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-			Owner:        ptr.To(owner),
-			Name:         repoName,
+			ResourceSpec: resourceSpec(),
+			Name:         giteav1alpha1.RepositoryName(repoName),
 		},
 	}
-	if edit != nil {
-		edit(r)
+	if owner != "" {
+		r.Spec.Owner = ptr.To(giteav1alpha1.Username(owner))
 	}
-	Expect(k8sClient.Create(ctx, r)).To(Succeed())
 	return r
 }
 
-// repoInGitea reads a repository straight from Gitea's API.
-func repoInGitea(fullName string) (map[string]any, bool) {
-	var repo map[string]any
-	code := giteaStatus("/repos/"+fullName, &repo)
-	return repo, code == http.StatusOK
+// newRepo creates a Repository owned by owner ("": by the organizationRef edit sets).
+func newRepo(ns, name, owner, repoName string, edit func(*giteav1alpha1.Repository)) *giteav1alpha1.Repository {
+	return created(repoCR(ns, name, owner, repoName), edit)
 }
+
+// repoInGitea reads a repository straight from Gitea's API.
+func repoInGitea(fullName string) (map[string]any, bool) { return inGitea("/repos/" + fullName) }
 
 func patchRepoInGitea(fullName string, body map[string]any) {
-	_, err := gitea.Do(ctx, http.MethodPatch, "/repos/"+fullName, body, nil)
-	Expect(err).NotTo(HaveOccurred())
+	giteaCall(http.MethodPatch, "/repos/"+fullName, body)
 }
 
-var repositoryFixture = repoKindFixture{
+var repositoryFixture = kindFixture{
 	prepare: func(string) { ensureTestOrg() },
 	newCR: func(ns, key string) client.Object {
-		return &giteav1alpha1.Repository{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: key},
-			Spec: giteav1alpha1.RepositorySpec{
-				ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-				Owner:        ptr.To(testOrg),
-				Name:         "repo-" + key,
-				Description:  ptr.To("managed"),
-			},
-		}
+		r := repoCR(ns, key, testOrg, "repo-"+key)
+		r.Spec.Description = ptr.To("managed")
+		return r
 	},
 	drift: []string{"description"},
 	createInGitea: func(key string) {
-		_, err := gitea.Do(ctx, http.MethodPost, "/orgs/"+testOrg+"/repos", map[string]any{"name": "repo-" + key, "description": "made by hand"}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		giteaCall(http.MethodPost, "/orgs/"+testOrg+"/repos", map[string]any{"name": "repo-" + key, "description": "made by hand"})
 	},
-	deleteInGitea: func(key string) {
-		_, err := gitea.Do(ctx, http.MethodDelete, "/repos/"+testOrg+"/repo-"+key, nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-	},
+	deleteInGitea: func(key string) { giteaCall(http.MethodDelete, "/repos/"+testOrg+"/repo-"+key, nil) },
 	count: func(key string) int {
-		n := 0
-		for _, r := range listInGitea("/orgs/" + testOrg + "/repos") {
-			if r["name"] == "repo-"+key {
-				n++
-			}
-		}
-		return n
+		return len(namedIn(listInGitea[map[string]any]("/orgs/"+testOrg+"/repos"), "repo-"+key))
 	},
 }
 
@@ -133,8 +115,7 @@ var _ = Describe("Repository", func() {
 		// Drift made in Gitea is corrected at the next sync; what the spec leaves alone stays.
 		patchRepoInGitea(testOrg+"/app-create", map[string]any{"description": "hacked", "has_wiki": true,
 			"allow_squash_merge": true, "has_projects": false})
-		_, err := gitea.Do(ctx, http.MethodPut, "/repos/"+testOrg+"/app-create/topics", map[string]any{"topics": []string{"hacked"}}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		giteaCall(http.MethodPut, "/repos/"+testOrg+"/app-create/topics", map[string]any{"topics": []string{"hacked"}})
 		requestSync(r)
 		repo, _ = repoInGitea(testOrg + "/app-create")
 		Expect(repo).To(HaveKeyWithValue("description", "the app"))

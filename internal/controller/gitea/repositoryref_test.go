@@ -31,11 +31,9 @@ var _ = Describe("repositoryRef", func() {
 		key, _ := newPublicKey()
 		dependents := []client.Object{
 			newWebhook(ns, "site-ci", "", "http://127.0.0.1:9/hook", func(w *giteav1alpha1.Webhook) { w.Spec.RepositoryRef = ref }),
-			newDeployKey(ns, "site-deploy", "", key, func(k *giteav1alpha1.DeployKey) {
-				k.Spec.Repository, k.Spec.RepositoryRef = nil, ref
-			}),
+			newDeployKey(ns, "site-deploy", "", key, func(k *giteav1alpha1.DeployKey) { k.Spec.RepositoryParent = onRepositoryRef("site") }),
 			newBranchProtection(ns, "site-main", "", "main", func(b *giteav1alpha1.BranchProtection) {
-				b.Spec.Repository, b.Spec.RepositoryRef = nil, ref
+				b.Spec.RepositoryParent = onRepositoryRef("site")
 			}),
 		}
 		for _, d := range dependents {

@@ -23,18 +23,19 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 )
 
-// Secret reads a Secret of the resource's namespace, live: the manager caches only Secrets' metadata, so
-// their values stay out of its memory but for the moment they are used. A missing one is SecretNotFound;
-// the watch on Secrets brings the resource back when it appears.
-func (c *Conn) Secret(ctx context.Context, name string) (*corev1.Secret, error) {
+// readSecret reads a Secret live: the manager caches only Secrets' metadata, so their values stay out of its
+// memory but for the moment they are used. A missing one is SecretNotFound; the watches on Secrets bring
+// the provider or the resource naming it back when it appears.
+func readSecret(ctx context.Context, reader client.Reader, namespace, name string) (*corev1.Secret, error) {
 	s := &corev1.Secret{}
-	err := c.Kube.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: name}, s)
+	err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, s)
 	if apierrors.IsNotFound(err) {
-		return nil, reasonf(giteav1alpha1.ReasonSecretNotFound, "Secret %s not found in namespace %s", name, c.namespace)
+		return nil, reasonf(giteav1alpha1.ReasonSecretNotFound, "Secret %s not found in namespace %s", name, namespace)
 	}
 	return s, err
 }
@@ -42,7 +43,7 @@ func (c *Conn) Secret(ctx context.Context, name string) (*corev1.Secret, error) 
 // SecretValue is the value of ref's key, and the Secret's version.
 func (c *Conn) SecretValue(ctx context.Context, ref giteav1alpha1.SecretKeyReference) (
 	string, giteav1alpha1.SecretVersion, error) {
-	s, err := c.Secret(ctx, ref.Name)
+	s, err := readSecret(ctx, c.Kube, c.namespace, ref.Name)
 	if err != nil {
 		return "", giteav1alpha1.SecretVersion{}, err
 	}

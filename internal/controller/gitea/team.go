@@ -52,30 +52,16 @@ var repoUnits = []string{"repo.code", "repo.issues", "repo.ext_issues", "repo.pu
 	"repo.ext_wiki", "repo.projects", "repo.packages", "repo.actions"}
 
 func (teams) Dependencies(t *giteav1alpha1.Team) []Dependency {
-	if ref := t.Spec.OrganizationRef; ref != nil {
-		return []Dependency{{Kind: kindOrganization, Name: ref.Name}}
-	}
-	return nil
+	return parentDependencies(nil, t.Spec.OrganizationRef)
 }
 
 func (teams) Key(c *Conn, t *giteav1alpha1.Team) string {
 	return strings.ToLower(orgOf(c, t) + "/" + t.Spec.Name)
 }
 
-// orgOf is the name in Gitea of the team's organization: spec.organization, or the name of the
-// Organization organizationRef names (the one last observed once that is gone, while the team is deleted).
+// orgOf is the name in Gitea of the team's organization.
 func orgOf(c *Conn, t *giteav1alpha1.Team) string {
-	if t.Spec.Organization != nil {
-		return *t.Spec.Organization
-	}
-	if c != nil {
-		if dep, ok := c.Dep(Dependency{Kind: kindOrganization, Name: t.Spec.OrganizationRef.Name}); ok {
-			if name := dep.(*giteav1alpha1.Organization).GiteaName(); name != "" {
-				return name
-			}
-		}
-	}
-	return t.Status.AtProvider.Organization
+	return organizationOf(c, t.Spec.OrganizationReference, t.Status.AtProvider.Organization)
 }
 
 // teamState is what Observe read, for Update: the team, and its members and repositories when managed.
@@ -103,7 +89,7 @@ func (teams) Observe(ctx context.Context, c *Conn, t *giteav1alpha1.Team) (Obser
 		if s.members, err = teamMembers(ctx, c, team.ID); err != nil {
 			return Observation{}, err
 		}
-		s.wantMembers = *spec.Members
+		s.wantMembers = stringsOf(*spec.Members)
 		if team.Name == ownersTeam && c.Self != "" && !containsFold(s.wantMembers, c.Self) {
 			// The provider's own user keeps the organization: never removed from its owners.
 			s.wantMembers = append(slices.Clone(s.wantMembers), c.Self)
@@ -113,7 +99,7 @@ func (teams) Observe(ctx context.Context, c *Conn, t *giteav1alpha1.Team) (Obser
 		if s.repos, err = teamRepos(ctx, c, team.ID); err != nil {
 			return Observation{}, err
 		}
-		s.wantRepos = *spec.Repositories
+		s.wantRepos = stringsOf(*spec.Repositories)
 	}
 	t.Status.AtProvider = giteav1alpha1.TeamObservation{
 		Organization:            org,
@@ -351,25 +337,6 @@ func (teams) Delete(ctx context.Context, c *Conn, t *giteav1alpha1.Team) error {
 	}
 	resp, err := c.SDK.DeleteTeam(team.ID)
 	return giteaclient.Wrap(resp, err)
-}
-
-func containsFold(names []string, name string) bool {
-	return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, name) })
-}
-
-// sameNames compares two name lists as sets, ignoring case.
-func sameNames(a, b []string) bool {
-	for _, n := range a {
-		if !containsFold(b, n) {
-			return false
-		}
-	}
-	for _, n := range b {
-		if !containsFold(a, n) {
-			return false
-		}
-	}
-	return true
 }
 
 // sameUnits compares units maps, a unit with access none being the same as one left out.

@@ -18,6 +18,7 @@ package gitea
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -25,71 +26,71 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 )
 
-func newTeam(ns, name, org, teamName string, edit func(*giteav1alpha1.Team)) *giteav1alpha1.Team {
+// teamCR is a Team of the organization org ("": of the organizationRef an edit sets).
+func teamCR(ns, name, org, teamName string) *giteav1alpha1.Team {
 	t := &giteav1alpha1.Team{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: giteav1alpha1.TeamSpec{
-			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-			Organization: ptr.To(org),
+			ResourceSpec: resourceSpec(),
 			Name:         teamName,
 		},
 	}
-	if edit != nil {
-		edit(t)
+	if org != "" {
+		t.Spec.Organization = ptr.To(giteav1alpha1.Username(org))
 	}
-	Expect(k8sClient.Create(ctx, t)).To(Succeed())
 	return t
+}
+
+func newTeam(ns, name, org, teamName string, edit func(*giteav1alpha1.Team)) *giteav1alpha1.Team {
+	return created(teamCR(ns, name, org, teamName), edit)
+}
+
+// usernames is a member list.
+func usernames(names ...string) *[]giteav1alpha1.Username {
+	out := make([]giteav1alpha1.Username, 0, len(names))
+	for _, n := range names {
+		out = append(out, giteav1alpha1.Username(n))
+	}
+	return &out
 }
 
 // teamInGitea finds a team of org by name straight in Gitea's API.
 func teamInGitea(org, name string) (map[string]any, bool) {
-	var teams []map[string]any
-	_, err := gitea.Do(ctx, "GET", "/orgs/"+org+"/teams?limit=50", nil, &teams)
-	Expect(err).NotTo(HaveOccurred())
-	for _, t := range teams {
-		if t["name"] == name {
-			return t, true
-		}
+	found := namedIn(listInGitea[map[string]any]("/orgs/"+org+"/teams"), name)
+	if len(found) == 0 {
+		return nil, false
 	}
-	return nil, false
+	return found[0], true
 }
 
-// teamListInGitea lists the names of a team's members ("members") or repositories ("repos"), sorted, page
-// by page (the test Gitea's pages hold 5).
+// teamListInGitea lists the names of a team's members ("members") or repositories ("repos"), sorted.
 func teamListInGitea(org, name, what string) []string {
 	team, ok := teamInGitea(org, name)
 	Expect(ok).To(BeTrue())
-	var out []string
-	for page := 1; ; page++ {
-		var items []map[string]any
-		_, err := gitea.Do(ctx, "GET", fmt.Sprintf("/teams/%v/%s?page=%d", team["id"], what, page), nil, &items)
-		Expect(err).NotTo(HaveOccurred())
-		if len(items) == 0 {
-			break
-		}
-		for _, item := range items {
-			if what == "members" {
-				out = append(out, item["login"].(string))
-			} else {
-				out = append(out, item["name"].(string))
-			}
-		}
+	key := "name"
+	if what == "members" {
+		key = "login"
+	}
+	items := listInGitea[map[string]any](fmt.Sprintf("/teams/%v/%s", team["id"], what))
+	out := make([]string, 0, len(items))
+	for _, item := range items {
+		out = append(out, item[key].(string))
 	}
 	sort.Strings(out)
 	return out
 }
 
 func createTeamInGitea(org, name string) {
-	_, err := gitea.Do(ctx, "POST", "/orgs/"+org+"/teams", map[string]any{"name": name, "description": "made by hand",
-		"permission": "read", "units": []string{"repo.code"}}, nil)
-	Expect(err).NotTo(HaveOccurred())
+	giteaCall(http.MethodPost, "/orgs/"+org+"/teams", map[string]any{"name": name, "description": "made by hand",
+		"permission": "read", "units": []string{"repo.code"}})
 }
 
-// giteaUsers creates n users named prefix-1 to prefix-n in Gitea.
+// giteaUsersNamed creates n users named prefix-1 to prefix-n in Gitea.
 func giteaUsersNamed(prefix string, n int) []string {
 	names := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
@@ -102,11 +103,40 @@ func giteaUsersNamed(prefix string, n int) []string {
 }
 
 func createRepoInGitea(org, name string) {
-	_, err := gitea.Do(ctx, "POST", "/orgs/"+org+"/repos", map[string]any{"name": name}, nil)
-	Expect(err).NotTo(HaveOccurred())
+	giteaCall(http.MethodPost, "/orgs/"+org+"/repos", map[string]any{"name": name})
+}
+
+// contractTeams is the organization of the teams of the shared specs.
+const contractTeams = "contract-teams"
+
+var teamFixture = kindFixture{
+	prepare: func(string) {
+		ensureInGitea("/orgs/"+contractTeams, "/orgs", map[string]any{"username": contractTeams})
+	},
+	newCR: func(ns, key string) client.Object {
+		t := teamCR(ns, key, contractTeams, "team-"+key)
+		t.Spec.Description = ptr.To("managed")
+		t.Spec.Members = usernames()
+		return t
+	},
+	drift: []string{"description", "members"},
+	createInGitea: func(key string) {
+		createTeamInGitea(contractTeams, "team-"+key)
+		team, _ := teamInGitea(contractTeams, "team-"+key)
+		giteaCall(http.MethodPut, fmt.Sprintf("/teams/%v/members/%s", team["id"], gitea.AdminUser), nil)
+	},
+	deleteInGitea: func(key string) {
+		team, _ := teamInGitea(contractTeams, "team-"+key)
+		giteaCall(http.MethodDelete, fmt.Sprintf("/teams/%v", team["id"]), nil)
+	},
+	count: func(key string) int {
+		return len(namedIn(listInGitea[map[string]any]("/orgs/"+contractTeams+"/teams"), "team-"+key))
+	},
 }
 
 var _ = Describe("Team", func() {
+	itBehavesAsAManagedKind(teamFixture)
+
 	It("creates the team with its exact members and repositories, corrects drift, applies a spec change at once, and writes nothing when nothing changed", func() {
 		ns := readyProvider()
 		createOrgInGitea("tcreate")
@@ -119,8 +149,8 @@ var _ = Describe("Team", func() {
 			t.Spec.Permission = ptr.To("write")
 			t.Spec.Units = map[string]string{"repo.code": "write", "repo.issues": "read", "repo.wiki": "none"}
 			t.Spec.CanCreateOrgRepo = ptr.To(true)
-			t.Spec.Members = ptr.To(members)
-			t.Spec.Repositories = ptr.To([]string{"api"})
+			t.Spec.Members = usernames(members...)
+			t.Spec.Repositories = &[]giteav1alpha1.RepositoryName{"api"}
 		})
 		Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		Expect(conditionOf(t, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
@@ -137,12 +167,9 @@ var _ = Describe("Team", func() {
 
 		// Drift made in Gitea is corrected at the next sync.
 		id := got.Status.ID
-		_, err := gitea.Do(ctx, "PATCH", fmt.Sprintf("/teams/%d", id), map[string]any{"name": "devs", "description": "hacked"}, nil)
-		Expect(err).NotTo(HaveOccurred())
-		_, err = gitea.Do(ctx, "DELETE", fmt.Sprintf("/teams/%d/members/%s", id, members[0]), nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-		_, err = gitea.Do(ctx, "PUT", fmt.Sprintf("/teams/%d/repos/tcreate/web", id), nil, nil)
-		Expect(err).NotTo(HaveOccurred())
+		giteaCall(http.MethodPatch, fmt.Sprintf("/teams/%d", id), map[string]any{"name": "devs", "description": "hacked"})
+		giteaCall(http.MethodDelete, fmt.Sprintf("/teams/%d/members/%s", id, members[0]), nil)
+		giteaCall(http.MethodPut, fmt.Sprintf("/teams/%d/repos/tcreate/web", id), nil)
 		requestSync(t)
 		team, _ = teamInGitea("tcreate", "devs")
 		Expect(team).To(HaveKeyWithValue("description", "developers"))
@@ -151,8 +178,8 @@ var _ = Describe("Team", func() {
 
 		// A spec change is applied at once: an empty list means none.
 		update(t, func(t *giteav1alpha1.Team) {
-			t.Spec.Members = ptr.To(members[:2])
-			t.Spec.Repositories = ptr.To([]string{})
+			t.Spec.Members = usernames(members[:2]...)
+			t.Spec.Repositories = &[]giteav1alpha1.RepositoryName{}
 		})
 		Eventually(func() []string { return teamListInGitea("tcreate", "devs", "members") }, eventually, poll).Should(Equal(members[:2]))
 		Eventually(func() []string { return teamListInGitea("tcreate", "devs", "repos") }, eventually, poll).Should(BeEmpty())
@@ -160,83 +187,6 @@ var _ = Describe("Team", func() {
 		// Three syncs with nothing changed: not one write.
 		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
 		expectQuietSyncs(t, ns)
-	})
-
-	It("adopts an existing team and leaves it when deleted; counts one whose status write was lost as created, and deletes it", func() {
-		ns := readyProvider()
-		createOrgInGitea("tadopt")
-		createTeamInGitea("tadopt", "found")
-		createTeamInGitea("tadopt", "crashed")
-		adopted := newTeam(ns, "found", "tadopt", "found", nil)
-		crashed := newTeam(ns, "crashed", "tadopt", "crashed", func(t *giteav1alpha1.Team) {
-			t.Annotations = map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"}
-		})
-		for _, t := range []*giteav1alpha1.Team{adopted, crashed} {
-			Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		}
-		Expect(fresh(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
-		Expect(eventReasonsOf(adopted)).To(ContainElement("Adopted"))
-		Expect(fresh(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
-		var teams []map[string]any
-		_, err := gitea.Do(ctx, "GET", "/orgs/tadopt/teams?limit=50", nil, &teams)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(teams).To(HaveLen(3), "Owners, found and crashed: nothing duplicated")
-
-		for _, t := range []*giteav1alpha1.Team{adopted, crashed} {
-			Expect(k8sClient.Delete(ctx, t)).To(Succeed())
-			Eventually(gone(t), eventually, poll).Should(BeTrue())
-		}
-		_, ok := teamInGitea("tadopt", "found")
-		Expect(ok).To(BeTrue(), "an adopted team is orphaned by default")
-		_, ok = teamInGitea("tadopt", "crashed")
-		Expect(ok).To(BeFalse(), "what the resource created is deleted with it")
-	})
-
-	It("with ObserveOnly reports an absent team NotFound without creating it, and drift without correcting it", func() {
-		ns := readyProvider()
-		createOrgInGitea("tobserve")
-		t := newTeam(ns, "watch", "tobserve", "watched", func(t *giteav1alpha1.Team) {
-			t.Spec.ManagementPolicy = giteav1alpha1.ManagementObserveOnly
-			t.Spec.Description = ptr.To("wanted")
-			t.Spec.Members = ptr.To([]string{})
-		})
-		Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
-		_, ok := teamInGitea("tobserve", "watched")
-		Expect(ok).To(BeFalse())
-
-		createTeamInGitea("tobserve", "watched")
-		team, _ := teamInGitea("tobserve", "watched")
-		_, err := gitea.Do(ctx, "PUT", fmt.Sprintf("/teams/%v/members/%s", team["id"], gitea.AdminUser), nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-		before := writes(ns)
-		requestSync(t)
-		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
-		Expect(conditionOf(t, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
-		Expect(fresh(t).Status.Drift).To(Equal([]string{"description", "members"}))
-		Expect(writes(ns)).To(Equal(before))
-		Expect(teamListInGitea("tobserve", "watched", "members")).To(Equal([]string{gitea.AdminUser}))
-	})
-
-	It("honours deletionPolicy and never hangs on a team already gone", func() {
-		ns := readyProvider()
-		createOrgInGitea("tdelete")
-		createTeamInGitea("tdelete", "del")
-		del := newTeam(ns, "del", "tdelete", "del", func(t *giteav1alpha1.Team) { t.Spec.DeletionPolicy = giteav1alpha1.DeletionDelete })
-		orphan := newTeam(ns, "orphan", "tdelete", "orphan", func(t *giteav1alpha1.Team) { t.Spec.DeletionPolicy = giteav1alpha1.DeletionOrphan })
-		vanished := newTeam(ns, "vanished", "tdelete", "vanished", nil)
-		for _, t := range []*giteav1alpha1.Team{del, orphan, vanished} {
-			Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		}
-		_, err := gitea.Do(ctx, "DELETE", fmt.Sprintf("/teams/%d", fresh(vanished).Status.ID), nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-		for _, t := range []*giteav1alpha1.Team{del, orphan, vanished} {
-			Expect(k8sClient.Delete(ctx, t)).To(Succeed())
-			Eventually(gone(t), eventually, poll).Should(BeTrue())
-		}
-		_, ok := teamInGitea("tdelete", "del")
-		Expect(ok).To(BeFalse())
-		_, ok = teamInGitea("tdelete", "orphan")
-		Expect(ok).To(BeTrue())
 	})
 
 	It("renames the team when its name changes, keeping its id, and gives Conflict to a second resource claiming it", func() {
@@ -265,8 +215,8 @@ var _ = Describe("Team", func() {
 
 		createOrgInGitea("tmissing")
 		t := newTeam(ns, "devs", "tmissing", "devs", func(t *giteav1alpha1.Team) {
-			t.Spec.Members = ptr.To([]string{gitea.AdminUser, "nobody-here"})
-			t.Spec.Repositories = ptr.To([]string{"no-such-repo"})
+			t.Spec.Members = usernames(gitea.AdminUser, "nobody-here")
+			t.Spec.Repositories = &[]giteav1alpha1.RepositoryName{"no-such-repo"}
 		})
 		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/NotFound"))
 		Expect(conditionMessage(t, giteav1alpha1.ConditionSynced)).To(Equal(
@@ -276,15 +226,9 @@ var _ = Describe("Team", func() {
 
 	It("waits for its organizationRef (DependencyNotReady) and acts as soon as the Organization is Ready, following its renames", func() {
 		ns := readyProvider()
-		t := &giteav1alpha1.Team{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "devs"},
-			Spec: giteav1alpha1.TeamSpec{
-				ResourceSpec:    giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-				OrganizationRef: &giteav1alpha1.LocalObjectReference{Name: "acme"},
-				Name:            "devs",
-			},
-		}
-		Expect(k8sClient.Create(ctx, t)).To(Succeed())
+		t := newTeam(ns, "devs", "", "devs", func(t *giteav1alpha1.Team) {
+			t.Spec.OrganizationRef = &giteav1alpha1.LocalObjectReference{Name: "acme"}
+		})
 		Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/DependencyNotReady"))
 		Expect(conditionMessage(t, giteav1alpha1.ConditionReady)).To(Equal("Organization acme does not exist"))
 
@@ -293,9 +237,7 @@ var _ = Describe("Team", func() {
 		_, ok := teamInGitea("tref-old", "devs")
 		Expect(ok).To(BeTrue())
 
-		got := fresh(o)
-		got.Spec.Username = "tref-new"
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		update(o, func(o *giteav1alpha1.Organization) { o.Spec.Username = "tref-new" })
 		Eventually(func() string { return fresh(t).Status.AtProvider.Organization }, eventually, poll).Should(Equal("tref-new"))
 		Expect(fresh(t).Status.Identity).To(HaveSuffix(" Team tref-new/devs"))
 	})
@@ -306,7 +248,7 @@ var _ = Describe("Team", func() {
 		owner := giteaUsersNamed("towners-o", 1)
 		t := newTeam(ns, "owners", "towners", "Owners", func(t *giteav1alpha1.Team) {
 			t.Spec.Description = ptr.To("the owners")
-			t.Spec.Members = ptr.To(owner)
+			t.Spec.Members = usernames(owner...)
 		})
 		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
 		Expect(fresh(t).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))

@@ -44,11 +44,6 @@ const (
 // tokenSecretName names the Secret holding the token a provider created from a username and a password.
 func tokenSecretName(p *giteav1alpha1.GiteaProvider) string { return p.Name + "-gitea-token" }
 
-// specError is a problem with what the user asked for that no retry fixes: reason InvalidSpec.
-type specError struct{ msg string }
-
-func (e *specError) Error() string { return e.msg }
-
 // ensureToken returns the token the provider uses in place of its username and password: the one it created
 // before, kept in a Secret it owns, or, when there is none, it was created for another user, or renew is
 // set (the stored one stopped working), a new one. Gitea hashes the password on every basic-auth call, so
@@ -64,8 +59,8 @@ func (r *ProviderReconciler) ensureToken(ctx context.Context, p *giteav1alpha1.G
 	case err != nil:
 		return "", "", err
 	case !metav1.IsControlledBy(s, p):
-		return "", "", &specError{msg: fmt.Sprintf("Secret %s exists and does not belong to the provider, which keeps the "+
-			"token it creates from the username and password there: delete or rename it", secretName)}
+		return "", "", reasonf(giteav1alpha1.ReasonInvalidSpec, "Secret %s exists and does not belong to the provider, which "+
+			"keeps the token it creates from the username and password there: delete or rename it", secretName)
 	case !renew && string(s.Data[usernameKey]) == creds.username && len(s.Data[tokenKey]) > 0:
 		return string(s.Data[tokenKey]), secretName, nil
 	}

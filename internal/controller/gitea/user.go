@@ -47,7 +47,7 @@ func init() {
 }
 
 func (giteaUsers) Key(_ *Conn, u *giteav1alpha1.User) string {
-	return strings.ToLower(u.Spec.Username)
+	return strings.ToLower(string(u.Spec.Username))
 }
 
 // SecretNames is the password's Secret: a change to it sends the password again.
@@ -61,10 +61,11 @@ func (giteaUsers) SecretNames(u *giteav1alpha1.User) []string {
 // Observe reads the user by its name, or by its previous name when a rename is pending. What Gitea does not
 // show (the password, mustChangePassword, maxRepoCreation) is compared with what was last sent.
 func (giteaUsers) Observe(ctx context.Context, c *Conn, u *giteav1alpha1.User) (Observation, error) {
-	user, err := getUser(c, u.Spec.Username)
+	want := string(u.Spec.Username)
+	user, err := getUser(c, want)
 	renamed := false
 	if previous := u.Status.AtProvider.Username; giteaclient.IsNotFound(err) && previous != "" &&
-		!strings.EqualFold(previous, u.Spec.Username) {
+		!strings.EqualFold(previous, want) {
 		user, err = getUser(c, previous)
 		renamed = err == nil
 	}
@@ -97,7 +98,7 @@ func (giteaUsers) Observe(ctx context.Context, c *Conn, u *giteav1alpha1.User) (
 	}
 	spec, applied := u.Spec, u.Status.Applied
 	var d drift
-	d.check("username", renamed || user.UserName != spec.Username)
+	d.check("username", renamed || user.UserName != want)
 	d.check("email", spec.Email != nil && !strings.EqualFold(*spec.Email, user.Email))
 	d.str("fullName", spec.FullName, user.FullName)
 	d.boolean("admin", spec.Admin, user.IsAdmin)
@@ -161,8 +162,8 @@ func (giteaUsers) Create(ctx context.Context, c *Conn, u *giteav1alpha1.User) er
 		return err
 	}
 	opt := createUserOption{
-		Username:           u.Spec.Username,
-		LoginName:          u.Spec.Username,
+		Username:           string(u.Spec.Username),
+		LoginName:          string(u.Spec.Username),
 		Email:              *u.Spec.Email,
 		FullName:           deref(u.Spec.FullName),
 		Password:           password,
@@ -201,9 +202,9 @@ type editUserOption struct {
 // Update renames first (the admin rename call), then edits the managed fields, sending the password only
 // when its Secret changed (Gitea signs the user out of its sessions on every password change).
 func (giteaUsers) Update(ctx context.Context, c *Conn, u *giteav1alpha1.User, observed Observation) error {
-	user := observed.State.(*sdk.User)
-	if user.UserName != u.Spec.Username {
-		if err := renameUser(ctx, c, user.UserName, u.Spec.Username); err != nil {
+	user, want := observed.State.(*sdk.User), string(u.Spec.Username)
+	if user.UserName != want {
+		if err := renameUser(ctx, c, user.UserName, want); err != nil {
 			return err
 		}
 	}
@@ -213,7 +214,7 @@ func (giteaUsers) Update(ctx context.Context, c *Conn, u *giteav1alpha1.User, ob
 	spec := u.Spec
 	opt := editUserOption{
 		SourceID:           user.SourceID,
-		LoginName:          loginName(user, spec.Username),
+		LoginName:          loginName(user, want),
 		Email:              spec.Email,
 		FullName:           spec.FullName,
 		MustChangePassword: spec.MustChangePassword,
@@ -235,7 +236,7 @@ func (giteaUsers) Update(ctx context.Context, c *Conn, u *giteav1alpha1.User, ob
 		}
 		opt.Password, version = password, &v
 	}
-	if _, err := c.Client.Do(ctx, http.MethodPatch, "/admin/users/"+url.PathEscape(spec.Username), nil, opt, nil); err != nil {
+	if _, err := c.Client.Do(ctx, http.MethodPatch, "/admin/users/"+url.PathEscape(want), nil, opt, nil); err != nil {
 		return err
 	}
 	applied := &u.Status.Applied
@@ -267,10 +268,7 @@ func renameUser(ctx context.Context, c *Conn, from, to string) error {
 // Delete deletes the user, with what it owns when purge is set. Gitea refuses without purge while the user
 // owns repositories, belongs to organizations or owns packages: the refusal is reported and retried.
 func (giteaUsers) Delete(ctx context.Context, c *Conn, u *giteav1alpha1.User) error {
-	name := u.Spec.Username
-	if u.Status.AtProvider.Username != "" {
-		name = u.Status.AtProvider.Username
-	}
+	name := firstSet(u.Status.AtProvider.Username, string(u.Spec.Username))
 	query := url.Values{}
 	if u.Spec.Purge {
 		query.Set("purge", "true")

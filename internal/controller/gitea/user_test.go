@@ -18,34 +18,34 @@ package gitea
 
 import (
 	"fmt"
+	"net/http"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/api/meta"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
-	"kemper.buzz/nuop/test/utils/giteaserver"
 )
 
-// newUser creates a User resource whose password is in the Secret "<name>-password", key "password".
-func newUser(ns, name, username string, edit func(*giteav1alpha1.User)) *giteav1alpha1.User {
-	u := &giteav1alpha1.User{
+// userCR is a User whose password is in the Secret "<name>-password", key "password".
+func userCR(ns, name, username string) *giteav1alpha1.User {
+	return &giteav1alpha1.User{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: giteav1alpha1.UserSpec{
-			ResourceSpec:      giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
-			Username:          username,
+			ResourceSpec:      resourceSpec(),
+			Account:           giteav1alpha1.Account{Username: giteav1alpha1.Username(username)},
 			Email:             ptr.To(username + "@example.com"),
 			PasswordSecretRef: &giteav1alpha1.SecretKeyReference{Name: name + "-password", Key: "password"},
 		},
 	}
-	if edit != nil {
-		edit(u)
-	}
-	Expect(k8sClient.Create(ctx, u)).To(Succeed())
-	return u
+}
+
+func newUser(ns, name, username string, edit func(*giteav1alpha1.User)) *giteav1alpha1.User {
+	return created(userCR(ns, name, username), edit)
 }
 
 // userPassword is a password Gitea accepts, remembered so that the suite checks it never leaks.
@@ -56,15 +56,7 @@ func userPassword(seed string) string {
 }
 
 // userInGitea reads a user straight from Gitea's API (as its administrator).
-func userInGitea(name string) (map[string]any, bool) {
-	var user map[string]any
-	_, err := gitea.Do(ctx, "GET", "/users/"+name, nil, &user)
-	if se, ok := err.(*giteaserver.StatusError); ok && se.Code == 404 {
-		return nil, false
-	}
-	Expect(err).NotTo(HaveOccurred())
-	return user, true
-}
+func userInGitea(name string) (map[string]any, bool) { return inGitea("/users/" + name) }
 
 var tokenSeq int
 
@@ -75,15 +67,36 @@ func signsIn(name, password string) bool {
 	return err == nil
 }
 
-func readyCondition(o client.Object) string {
-	c := meta.FindStatusCondition(o.(giteav1alpha1.Managed).ManagedStatus().Conditions, giteav1alpha1.ConditionReady)
-	if c == nil {
-		return ""
-	}
-	return c.Reason + ": " + c.Message
+var userFixture = kindFixture{
+	prepare: func(string) {},
+	newCR: func(ns, key string) client.Object {
+		u := userCR(ns, key, "cuser-"+key)
+		u.Spec.Location = ptr.To("managed")
+		// Its password's Secret, unless an earlier resource of the spec made it in this namespace.
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: u.Spec.PasswordSecretRef.Name},
+			StringData: map[string]string{"password": userPassword("cuser-" + key)}}
+		if err := k8sClient.Create(ctx, secret); !apierrors.IsAlreadyExists(err) {
+			Expect(err).NotTo(HaveOccurred())
+		}
+		return u
+	},
+	// Gitea cannot show a password: one that was never sent from the Secret is drift.
+	drift: []string{"location", "password"},
+	createInGitea: func(key string) {
+		Expect(gitea.CreateUser(ctx, "cuser-"+key, userPassword("by-hand-"+key), false)).To(Succeed())
+	},
+	deleteInGitea: func(key string) { giteaCall(http.MethodDelete, "/admin/users/cuser-"+key, nil) },
+	count: func(key string) int {
+		if _, ok := userInGitea("cuser-" + key); ok {
+			return 1
+		}
+		return 0
+	},
 }
 
 var _ = Describe("User", func() {
+	itBehavesAsAManagedKind(userFixture)
+
 	It("creates the user with its password, corrects drift, applies a spec change at once, and writes nothing when nothing changed", func() {
 		ns := readyProvider()
 		password := userPassword("create")
@@ -107,9 +120,8 @@ var _ = Describe("User", func() {
 		Expect(signsIn("alice-create", password)).To(BeTrue(), "created without must_change_password: the password signs in")
 
 		// Drift made in Gitea is corrected at the next sync; what the spec leaves alone stays.
-		_, err := gitea.Do(ctx, "PATCH", "/admin/users/alice-create", map[string]any{"source_id": 0, "login_name": "alice-create",
-			"full_name": "hacked", "description": "left alone"}, nil)
-		Expect(err).NotTo(HaveOccurred())
+		giteaCall(http.MethodPatch, "/admin/users/alice-create", map[string]any{"source_id": 0, "login_name": "alice-create",
+			"full_name": "hacked", "description": "left alone"})
 		requestSync(u)
 		user, _ = userInGitea("alice-create")
 		Expect(user).To(HaveKeyWithValue("full_name", "Alice Liddell"))
@@ -156,92 +168,19 @@ var _ = Describe("User", func() {
 		Eventually(conditionOf(u, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 	})
 
-	It("adopts an existing user without duplicating it and leaves it when deleted; counts one whose status write was lost as created, and deletes it", func() {
+	It("reports a delete Gitea refuses (the user owns a repository) until purge is set", func() {
 		ns := readyProvider()
-		Expect(gitea.CreateUser(ctx, "dave-adopt", userPassword("adopt"), false)).To(Succeed())
-		Expect(gitea.CreateUser(ctx, "dave-crash", userPassword("crash"), false)).To(Succeed())
-		createSecret(ns, "adopt-password", map[string]string{"password": userPassword("adopt-2")})
-		createSecret(ns, "crash-password", map[string]string{"password": userPassword("crash-2")})
-		adopted := newUser(ns, "adopt", "dave-adopt", nil)
-		crashed := newUser(ns, "crash", "dave-crash", func(u *giteav1alpha1.User) {
-			u.Annotations = map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"}
-		})
-		for _, u := range []*giteav1alpha1.User{adopted, crashed} {
-			Eventually(conditionOf(u, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		}
-		Expect(fresh(adopted).Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
-		Expect(eventReasonsOf(adopted)).To(ContainElement("Adopted"))
-		Expect(fresh(crashed).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
-
-		for _, u := range []*giteav1alpha1.User{adopted, crashed} {
-			Expect(k8sClient.Delete(ctx, u)).To(Succeed())
-			Eventually(gone(u), eventually, poll).Should(BeTrue())
-		}
-		_, ok := userInGitea("dave-adopt")
-		Expect(ok).To(BeTrue(), "an adopted user is orphaned by default")
-		_, ok = userInGitea("dave-crash")
-		Expect(ok).To(BeFalse(), "what the resource created is deleted with it")
-	})
-
-	It("with ObserveOnly reports an absent user NotFound without creating it, and drift without correcting it", func() {
-		ns := readyProvider()
-		createSecret(ns, "eve-password", map[string]string{"password": userPassword("observe")})
-		u := newUser(ns, "eve", "eve-observe", func(u *giteav1alpha1.User) {
-			u.Spec.ManagementPolicy = giteav1alpha1.ManagementObserveOnly
-			u.Spec.PasswordSecretRef = nil
-			u.Spec.Location = ptr.To("wanted")
-		})
-		Eventually(conditionOf(u, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
-		_, ok := userInGitea("eve-observe")
-		Expect(ok).To(BeFalse())
-
-		Expect(gitea.CreateUser(ctx, "eve-observe", userPassword("observe-2"), false)).To(Succeed())
-		before := writes(ns)
-		requestSync(u)
-		Eventually(conditionOf(u, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
-		Expect(conditionOf(u, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
-		Expect(fresh(u).Status.Drift).To(Equal([]string{"location"}))
-		Expect(writes(ns)).To(Equal(before))
-
-		Expect(k8sClient.Delete(ctx, u)).To(Succeed())
-		Eventually(gone(u), eventually, poll).Should(BeTrue())
-		_, ok = userInGitea("eve-observe")
-		Expect(ok).To(BeTrue(), "ObserveOnly never deletes")
-	})
-
-	It("honours deletionPolicy, never hangs on a user already gone, and reports a delete Gitea refuses until purge is set", func() {
-		ns := readyProvider()
-		Expect(gitea.CreateUser(ctx, "frank-del", userPassword("del"), false)).To(Succeed())
-		for _, name := range []string{"del", "orphan", "vanished", "owner"} {
-			createSecret(ns, name+"-password", map[string]string{"password": userPassword(name + "-secret")})
-		}
-		del := newUser(ns, "del", "frank-del", func(u *giteav1alpha1.User) { u.Spec.DeletionPolicy = giteav1alpha1.DeletionDelete })
-		orphan := newUser(ns, "orphan", "frank-orphan", func(u *giteav1alpha1.User) { u.Spec.DeletionPolicy = giteav1alpha1.DeletionOrphan })
-		vanished := newUser(ns, "vanished", "frank-vanished", nil)
+		createSecret(ns, "owner-password", map[string]string{"password": userPassword("owner-secret")})
 		owner := newUser(ns, "owner", "frank-owner", nil)
-		for _, u := range []*giteav1alpha1.User{del, orphan, vanished, owner} {
-			Eventually(conditionOf(u, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		}
-		_, err := gitea.Do(ctx, "DELETE", "/admin/users/frank-vanished", nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-		_, err = gitea.Do(ctx, "POST", "/admin/users/frank-owner/repos", map[string]any{"name": "keeps-me"}, nil)
-		Expect(err).NotTo(HaveOccurred())
-
-		for _, u := range []*giteav1alpha1.User{del, orphan, vanished} {
-			Expect(k8sClient.Delete(ctx, u)).To(Succeed())
-			Eventually(gone(u), eventually, poll).Should(BeTrue())
-		}
-		_, ok := userInGitea("frank-del")
-		Expect(ok).To(BeFalse())
-		_, ok = userInGitea("frank-orphan")
-		Expect(ok).To(BeTrue())
+		Eventually(conditionOf(owner, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		giteaCall(http.MethodPost, "/admin/users/frank-owner/repos", map[string]any{"name": "keeps-me"})
 
 		Expect(k8sClient.Delete(ctx, owner)).To(Succeed())
-		Eventually(func() string { return readyCondition(fresh(owner)) }, eventually, poll).
+		Eventually(func() string { return readyReason(owner) }, eventually, poll).
 			Should(And(HavePrefix(giteav1alpha1.ReasonDeleteRefused), ContainSubstring("purge: true")))
 		update(owner, func(u *giteav1alpha1.User) { u.Spec.Purge = true })
 		Eventually(gone(owner), eventually, poll).Should(BeTrue())
-		_, ok = userInGitea("frank-owner")
+		_, ok := userInGitea("frank-owner")
 		Expect(ok).To(BeFalse())
 	})
 
@@ -260,17 +199,9 @@ var _ = Describe("User", func() {
 		Expect(user).To(HaveKeyWithValue("id", BeNumerically("==", id)))
 	})
 
-	It("gives Conflict to the later of two resources claiming one user, and to a user named like an organization", func() {
+	It("gives Conflict to a user named like an organization", func() {
 		ns := readyProvider()
-		createSecret(ns, "first-password", map[string]string{"password": userPassword("twice")})
-		createSecret(ns, "second-password", map[string]string{"password": userPassword("twice-2")})
 		createSecret(ns, "org-password", map[string]string{"password": userPassword("org")})
-		first := newUser(ns, "first", "hank-twice", nil)
-		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		second := newUser(ns, "second", "hank-twice", nil)
-		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
-		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(ns + "/first"))
-
 		createOrgInGitea("hank-org")
 		org := newUser(ns, "org", "hank-org", nil)
 		Eventually(conditionOf(org, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))

@@ -92,24 +92,13 @@ func (t hookTarget) what() string {
 func (webhooks) target(c *Conn, w *giteav1alpha1.Webhook) hookTarget {
 	s := w.Spec
 	if s.Organization == nil && s.OrganizationRef == nil {
-		return hookTarget{repository: repositoryOf(c, s.Repository, s.RepositoryRef, w.Status.AtProvider.Repository)}
+		return hookTarget{repository: repositoryOf(c, s.RepositoryReference, w.Status.AtProvider.Repository)}
 	}
-	if s.Organization != nil {
-		return hookTarget{organization: *s.Organization}
-	}
-	if dep, ok := c.Dep(Dependency{Kind: kindOrganization, Name: s.OrganizationRef.Name}); ok {
-		if name := dep.(*giteav1alpha1.Organization).GiteaName(); name != "" {
-			return hookTarget{organization: name}
-		}
-	}
-	return hookTarget{organization: w.Status.AtProvider.Organization}
+	return hookTarget{organization: organizationOf(c, s.OrganizationReference, w.Status.AtProvider.Organization)}
 }
 
 func (webhooks) Dependencies(w *giteav1alpha1.Webhook) []Dependency {
-	if ref := w.Spec.OrganizationRef; ref != nil {
-		return []Dependency{{Kind: kindOrganization, Name: ref.Name}}
-	}
-	return repositoryDependencies(w.Spec.RepositoryRef)
+	return parentDependencies(w.Spec.RepositoryRef, w.Spec.OrganizationRef)
 }
 
 func (webhooks) SecretNames(w *giteav1alpha1.Webhook) []string {
@@ -356,7 +345,7 @@ func expandEvents(events []giteav1alpha1.WebhookEvent) []string {
 			out = append(out, strings.TrimSuffix(name, "_only"))
 		}
 	}
-	return sorted(out)
+	return sortedSet(out)
 }
 
 // collapseEvents is a list that Gitea expands back to events: a group's main event must be sent as
@@ -383,11 +372,5 @@ func recordedEvents(events []string) []string {
 		}
 		out = append(out, e)
 	}
-	return sorted(out)
-}
-
-func sorted(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return slices.Compact(out)
+	return sortedSet(out)
 }

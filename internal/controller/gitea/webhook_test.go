@@ -19,7 +19,7 @@ package gitea
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
+	"net/http"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -31,13 +31,6 @@ import (
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 )
-
-// createAdminRepoInGitea creates a repository of the admin user and returns its full name.
-func createAdminRepoInGitea(name string) string {
-	_, err := gitea.Do(ctx, "POST", "/user/repos", map[string]any{"name": name}, nil)
-	Expect(err).NotTo(HaveOccurred())
-	return gitea.AdminUser + "/" + name
-}
 
 // giteaHook is a hook as Gitea's API shows it.
 type giteaHook struct {
@@ -51,18 +44,7 @@ type giteaHook struct {
 }
 
 // hooksOf lists a repository's hooks ("owner/name") or an organization's (a name without a slash).
-func hooksOf(target string) []giteaHook {
-	var hooks []giteaHook
-	for page := 1; ; page++ {
-		var batch []giteaHook
-		_, err := gitea.Do(ctx, "GET", fmt.Sprintf("%s?page=%d&limit=50", hooksPathOf(target), page), nil, &batch)
-		Expect(err).NotTo(HaveOccurred())
-		if len(batch) == 0 {
-			return hooks
-		}
-		hooks = append(hooks, batch...)
-	}
-}
+func hooksOf(target string) []giteaHook { return listInGitea[giteaHook](hooksPathOf(target)) }
 
 func hooksPathOf(target string) string {
 	if strings.Contains(target, "/") {
@@ -78,22 +60,34 @@ func hookInGitea(target string) giteaHook {
 	return hooks[0]
 }
 
+// hooksTo are target's hooks to url.
+func hooksTo(target, url string) []giteaHook {
+	var out []giteaHook
+	for _, h := range hooksOf(target) {
+		if h.Config["url"] == url {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 func createHookInGitea(target, hookURL string, extra map[string]any) int64 {
 	body := map[string]any{"type": "gitea", "active": true, "config": map[string]string{"url": hookURL, "content_type": "json"}}
 	for k, v := range extra {
 		body[k] = v
 	}
 	var h giteaHook
-	_, err := gitea.Do(ctx, "POST", hooksPathOf(target), body, &h)
+	_, err := gitea.Do(ctx, http.MethodPost, hooksPathOf(target), body, &h)
 	Expect(err).NotTo(HaveOccurred())
 	return h.ID
 }
 
-func newWebhook(ns, name, repository, hookURL string, edit func(*giteav1alpha1.Webhook)) *giteav1alpha1.Webhook {
+// webhookCR is a hook of repository ("": of the target an edit sets).
+func webhookCR(ns, name, repository, hookURL string) *giteav1alpha1.Webhook {
 	w := &giteav1alpha1.Webhook{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: giteav1alpha1.WebhookSpec{
-			ResourceSpec: giteav1alpha1.ResourceSpec{ProviderRef: giteav1alpha1.LocalObjectReference{Name: "gitea"}},
+			ResourceSpec: resourceSpec(),
 			Type:         "gitea",
 			URL:          hookURL,
 		},
@@ -101,20 +95,14 @@ func newWebhook(ns, name, repository, hookURL string, edit func(*giteav1alpha1.W
 	if repository != "" {
 		w.Spec.Repository = ptr.To(repository)
 	}
-	if edit != nil {
-		edit(w)
-	}
-	Expect(k8sClient.Create(ctx, w)).To(Succeed())
 	return w
 }
 
-func events(names ...giteav1alpha1.WebhookEvent) *[]giteav1alpha1.WebhookEvent { return &names }
-
-func sortedCopy(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return out
+func newWebhook(ns, name, repository, hookURL string, edit func(*giteav1alpha1.Webhook)) *giteav1alpha1.Webhook {
+	return created(webhookCR(ns, name, repository, hookURL), edit)
 }
+
+func events(names ...giteav1alpha1.WebhookEvent) *[]giteav1alpha1.WebhookEvent { return &names }
 
 // expectNowhere checks that none of values appears in the status or the events of w.
 func expectNowhere(w *giteav1alpha1.Webhook, values ...string) {
@@ -131,10 +119,38 @@ func expectNowhere(w *giteav1alpha1.Webhook, values ...string) {
 	remember(values...)
 }
 
+// contractHooks is the repository of the hooks of the shared specs, each sending to its own url.
+const contractHooks = "contract-hooks"
+
+func contractHookURL(key string) string { return "https://ci.example.com/" + key }
+
+var webhookFixture = kindFixture{
+	prepare: func(string) { ensureAdminRepo(contractHooks) },
+	newCR: func(ns, key string) client.Object {
+		w := webhookCR(ns, key, gitea.AdminUser+"/"+contractHooks, contractHookURL(key))
+		w.Spec.ContentType = ptr.To("form")
+		w.Spec.Events = events("issues")
+		return w
+	},
+	// The events are the same set, sent as a group and shown expanded.
+	drift: []string{"contentType"},
+	createInGitea: func(key string) {
+		createHookInGitea(gitea.AdminUser+"/"+contractHooks, contractHookURL(key), map[string]any{"events": []string{"issues"}})
+	},
+	deleteInGitea: func(key string) {
+		for _, h := range hooksTo(gitea.AdminUser+"/"+contractHooks, contractHookURL(key)) {
+			giteaCall(http.MethodDelete, fmt.Sprintf("/repos/%s/%s/hooks/%d", gitea.AdminUser, contractHooks, h.ID), nil)
+		}
+	},
+	count: func(key string) int { return len(hooksTo(gitea.AdminUser+"/"+contractHooks, contractHookURL(key))) },
+}
+
 var _ = Describe("Webhook", func() {
+	itBehavesAsAManagedKind(webhookFixture)
+
 	It("creates the hook, corrects drift at the next sync, applies a spec change at once, and writes nothing when nothing changed", func() {
 		ns := readyProvider()
-		repo := createAdminRepoInGitea("hook-create")
+		repo := ensureAdminRepo("hook-create")
 		createSecret(ns, "hook", map[string]string{"authorization": "Bearer create-token-1"})
 		w := newWebhook(ns, "ci", repo, "https://ci.example.com/create", func(w *giteav1alpha1.Webhook) {
 			w.Spec.ContentType = ptr.To("json")
@@ -153,7 +169,7 @@ var _ = Describe("Webhook", func() {
 		Expect(h.BranchFilter).To(Equal("main"))
 		Expect(h.AuthorizationHeader).To(Equal("Bearer create-token-1"))
 		// The groups come back expanded and in no order: compared as sets, they are in sync.
-		Expect(sortedCopy(h.Events)).To(Equal([]string{"issue_assign", "issue_comment", "issue_label",
+		Expect(sortedSet(h.Events)).To(Equal([]string{"issue_assign", "issue_comment", "issue_label",
 			"issue_milestone", "issues", "pull_request", "push"}))
 		Expect(got.Status.AtProvider.HasAuthorizationHeader).To(BeTrue())
 		Expect(got.Status.AtProvider.Repository).To(Equal(repo))
@@ -161,17 +177,16 @@ var _ = Describe("Webhook", func() {
 
 		// Drift made in Gitea is corrected at the next sync; the events group is sent so that Gitea expands
 		// it the same way again.
-		_, err := gitea.Do(ctx, "PATCH", fmt.Sprintf("/repos/%s/hooks/%d", repo, h.ID), map[string]any{
+		giteaCall(http.MethodPatch, fmt.Sprintf("/repos/%s/hooks/%d", repo, h.ID), map[string]any{
 			"config": map[string]string{"content_type": "form"}, "events": []string{"create"}, "active": false,
-			"branch_filter": "*", "authorization_header": "Bearer intruder"}, nil)
-		Expect(err).NotTo(HaveOccurred())
+			"branch_filter": "*", "authorization_header": "Bearer intruder"})
 		requestSync(w)
 		h = hookInGitea(repo)
 		Expect(h.Config).To(HaveKeyWithValue("content_type", "json"))
 		Expect(h.Active).To(BeTrue())
 		Expect(h.BranchFilter).To(Equal("main"))
 		Expect(h.AuthorizationHeader).To(Equal("Bearer create-token-1"))
-		Expect(sortedCopy(h.Events)).To(ContainElements("issues", "issue_comment", "pull_request", "push"))
+		Expect(sortedSet(h.Events)).To(ContainElements("issues", "issue_comment", "pull_request", "push"))
 		Expect(h.Events).NotTo(ContainElement("create"))
 
 		// A spec change is applied at once; the unmanaged fields stay as they are.
@@ -192,7 +207,7 @@ var _ = Describe("Webhook", func() {
 
 	It("re-applies the authorization header and replaces the hook for a new secret as soon as their Secrets change, showing neither anywhere", func() {
 		ns := readyProvider()
-		repo := createAdminRepoInGitea("hook-secrets")
+		repo := ensureAdminRepo("hook-secrets")
 		w := newWebhook(ns, "ci", repo, "https://ci.example.com/secrets", func(w *giteav1alpha1.Webhook) {
 			w.Spec.SecretRef = &giteav1alpha1.SecretKeyReference{Name: "signing", Key: "secret"}
 			w.Spec.AuthorizationHeaderRef = &giteav1alpha1.SecretKeyReference{Name: "auth", Key: "header"}
@@ -219,7 +234,7 @@ var _ = Describe("Webhook", func() {
 		updateSecret(ns, "signing", map[string]string{"secret": "sign-value-2"})
 		Eventually(func() int64 { return hookInGitea(repo).ID }, eventually, poll).ShouldNot(Equal(first.ID))
 		h := hookInGitea(repo)
-		Expect(sortedCopy(h.Events)).To(Equal([]string{"push", "release"}))
+		Expect(sortedSet(h.Events)).To(Equal([]string{"push", "release"}))
 		Expect(h.AuthorizationHeader).To(Equal("Bearer auth-value-2"))
 		Eventually(func() int64 { return fresh(w).Status.ID }, eventually, poll).Should(Equal(h.ID))
 		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
@@ -228,109 +243,25 @@ var _ = Describe("Webhook", func() {
 		expectNowhere(w, "sign-value-1", "sign-value-2", "auth-value-1", "auth-value-2")
 	})
 
-	It("adopts the one existing hook with its type and url, and refuses to guess between several", func() {
+	It("refuses to guess between several hooks of the same type and url, and names a missing repository or organization", func() {
 		ns := readyProvider()
-		repo := createAdminRepoInGitea("hook-adopt")
-		id := createHookInGitea(repo, "https://ci.example.com/adopt", map[string]any{"events": []string{"push"}})
-		createHookInGitea(repo, "https://other.example.com/adopt", nil)
-		w := newWebhook(ns, "ci", repo, "https://ci.example.com/adopt", func(w *giteav1alpha1.Webhook) {
-			w.Spec.Events = events("push", "create")
-		})
-		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
-		got := fresh(w)
-		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginAdopted))
-		Expect(got.Status.ID).To(Equal(id))
-		Expect(hooksOf(repo)).To(HaveLen(2), "no duplicate")
-		Expect(eventReasonsOf(w)).To(ContainElement("Adopted"))
-
-		twice := createAdminRepoInGitea("hook-ambiguous")
+		twice := ensureAdminRepo("hook-ambiguous")
 		a := createHookInGitea(twice, "https://ci.example.com/twice", nil)
 		b := createHookInGitea(twice, "https://ci.example.com/twice", nil)
 		amb := newWebhook(ns, "twice", twice, "https://ci.example.com/twice", nil)
 		Eventually(conditionOf(amb, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
 		Expect(conditionMessage(amb, giteav1alpha1.ConditionReady)).To(ContainSubstring(fmt.Sprintf("ids %d, %d", a, b)))
 		Expect(hooksOf(twice)).To(HaveLen(2))
-	})
-
-	It("after a crash between create and status write, counts the hook as created, not adopted, and deletes it", func() {
-		ns := readyProvider()
-		repo := createAdminRepoInGitea("hook-crash")
-		createHookInGitea(repo, "https://ci.example.com/crash", nil)
-		w := newWebhook(ns, "ci", repo, "https://ci.example.com/crash", func(w *giteav1alpha1.Webhook) {
-			w.Annotations = map[string]string{giteav1alpha1.CreatePendingAnnotation: "2026-11-24T00:00:00Z"}
-		})
-		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Expect(fresh(w).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
-		Expect(hooksOf(repo)).To(HaveLen(1))
-
-		Expect(k8sClient.Delete(ctx, w)).To(Succeed())
-		Eventually(gone(w), eventually, poll).Should(BeTrue())
-		Expect(hooksOf(repo)).To(BeEmpty())
-	})
-
-	It("with ObserveOnly reports an absent hook NotFound without creating it, and drift without correcting it", func() {
-		ns := readyProvider()
-		repo := createAdminRepoInGitea("hook-observe")
-		w := newWebhook(ns, "watch", repo, "https://ci.example.com/observe", func(w *giteav1alpha1.Webhook) {
-			w.Spec.ManagementPolicy = giteav1alpha1.ManagementObserveOnly
-			w.Spec.ContentType = ptr.To("form")
-			w.Spec.Events = events("issues")
-		})
-		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
-		Expect(hooksOf(repo)).To(BeEmpty())
-
-		createHookInGitea(repo, "https://ci.example.com/observe", map[string]any{"events": []string{"issues"}})
-		requestSync(w)
-		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Drifted"))
-		Expect(conditionOf(w, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
-		Expect(fresh(w).Status.Drift).To(Equal([]string{"contentType"}), "the events match as sets")
-		Expect(conditionMessage(w, giteav1alpha1.ConditionSynced)).To(HavePrefix("Gitea differs from the spec in contentType;"))
-		Expect(hookInGitea(repo).Config).To(HaveKeyWithValue("content_type", "json"))
-
-		Expect(k8sClient.Delete(ctx, w)).To(Succeed())
-		Eventually(gone(w), eventually, poll).Should(BeTrue())
-		Expect(hooksOf(repo)).To(HaveLen(1), "ObserveOnly never deletes")
-	})
-
-	It("honours deletionPolicy Delete for an adopted hook and Orphan for a created one, and never hangs on one already gone", func() {
-		ns := readyProvider()
-		repo := createAdminRepoInGitea("hook-delete")
-		createHookInGitea(repo, "https://ci.example.com/del", nil)
-		del := newWebhook(ns, "del", repo, "https://ci.example.com/del", func(w *giteav1alpha1.Webhook) {
-			w.Spec.DeletionPolicy = giteav1alpha1.DeletionDelete
-		})
-		orphan := newWebhook(ns, "orphan", repo, "https://ci.example.com/orphan", func(w *giteav1alpha1.Webhook) {
-			w.Spec.DeletionPolicy = giteav1alpha1.DeletionOrphan
-		})
-		vanished := newWebhook(ns, "vanished", repo, "https://ci.example.com/vanished", nil)
-		for _, w := range []*giteav1alpha1.Webhook{del, orphan, vanished} {
-			Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		}
-		_, err := gitea.Do(ctx, "DELETE", fmt.Sprintf("/repos/%s/hooks/%d", repo, fresh(vanished).Status.ID), nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-
-		for _, w := range []*giteav1alpha1.Webhook{del, orphan, vanished} {
-			Expect(k8sClient.Delete(ctx, w)).To(Succeed())
-			Eventually(gone(w), eventually, poll).Should(BeTrue())
-		}
-		h := hookInGitea(repo)
-		Expect(h.Config).To(HaveKeyWithValue("url", "https://ci.example.com/orphan"))
-	})
-
-	It("gives Conflict to the later of two resources claiming one hook, and names a missing repository", func() {
-		repo := createAdminRepoInGitea("hook-twice")
-		first := newWebhook(readyProvider(), "ci", repo, "https://ci.example.com/twice", nil)
-		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		ns := readyProvider()
-		second := newWebhook(ns, "ci", repo, "https://ci.example.com/twice", nil)
-		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
-		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/ci"))
-		Expect(hooksOf(repo)).To(HaveLen(1))
 
 		missing := newWebhook(ns, "missing", "nobody/nothing", "https://ci.example.com/missing", nil)
 		Eventually(conditionOf(missing, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
 		Expect(conditionMessage(missing, giteav1alpha1.ConditionReady)).To(Equal("the repository nobody/nothing does not exist in Gitea"))
+
+		noOrg := newWebhook(ns, "no-org", "", "https://ci.example.com/no-org", func(w *giteav1alpha1.Webhook) {
+			w.Spec.Organization = ptr.To[giteav1alpha1.Username]("nobody-org")
+		})
+		Eventually(conditionOf(noOrg, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+		Expect(conditionMessage(noOrg, giteav1alpha1.ConditionReady)).To(Equal("the organization nobody-org does not exist in Gitea"))
 	})
 
 	It("hooks an organization named by organizationRef once it is Ready, and replaces the hook when its type changes", func() {
@@ -357,8 +288,7 @@ var _ = Describe("Webhook", func() {
 		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
 
 		// The hook goes with its resource, before the organization (which Gitea deletes with its hooks anyway).
-		Expect(k8sClient.Delete(ctx, w)).To(Succeed())
-		Eventually(gone(w), eventually, poll).Should(BeTrue())
+		deleteCR(w)
 		Expect(hooksOf("acme-hooked")).To(BeEmpty())
 	})
 })

@@ -94,6 +94,7 @@ var _ = Describe("NuOperator controller", func() {
 			Expect(dep.Labels).To(Equal(map[string]string{
 				"app":                          "mapped-nuop",
 				"app.kubernetes.io/name":       "nuop",
+				"app.kubernetes.io/component":  "managed",
 				"app.kubernetes.io/managed-by": "nuop-manager",
 				"app.kubernetes.io/instance":   "mapped",
 				"nuop.kemper.buzz/nuoperator":  "mapped",

@@ -70,13 +70,15 @@ type deploymentParams struct {
 	maxScriptTimeout time.Duration
 }
 
-// ownedLabels are on every object derived from n; the manager's caches select on the managed-by label.
+// ownedLabels are on every object derived from n; the manager's caches select on the managed-by label, the
+// PodMonitor of config/prometheus on the name and component labels.
 func ownedLabels(n *nuopv1alpha1.NuOperator) map[string]string {
 	return map[string]string{
-		"app.kubernetes.io/name":     "nuop",
-		"app.kubernetes.io/instance": n.Name,
-		nuopv1alpha1.ManagedByLabel:  nuopv1alpha1.ManagerFieldManager,
-		nuopv1alpha1.NuOperatorLabel: n.Name,
+		"app.kubernetes.io/name":      "nuop",
+		"app.kubernetes.io/component": "managed",
+		"app.kubernetes.io/instance":  n.Name,
+		nuopv1alpha1.ManagedByLabel:   nuopv1alpha1.ManagerFieldManager,
+		nuopv1alpha1.NuOperatorLabel:  n.Name,
 	}
 }
 

@@ -17,12 +17,13 @@ limitations under the License.
 package nuop
 
 import (
-	"errors"
 	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
+
+	"kemper.buzz/nuop/internal/promreg"
 )
 
 // metrics counts the NuOperators this controller has seen by readiness: nuop_nuoperators{ready}.
@@ -38,16 +39,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "nuop_nuoperators",
 		Help: "NuOperators by their Ready condition (ready=\"true\" or \"false\").",
 	}, []string{"ready"})
-	if err := reg.Register(gauge); err != nil {
-		var already prometheus.AlreadyRegisteredError
-		if !errors.As(err, &already) {
-			return nil, err
-		}
-		existing, ok := already.ExistingCollector.(*prometheus.GaugeVec)
-		if !ok {
-			return nil, err
-		}
-		gauge = existing
+	gauge, err := promreg.Register(reg, gauge)
+	if err != nil {
+		return nil, err
 	}
 	m := &metrics{gauge: gauge, ready: map[types.NamespacedName]bool{}}
 	m.publishLocked()

@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
+	"kemper.buzz/nuop/internal/truncate"
 )
 
 // Reconciler reconciles NuOperators.
@@ -250,7 +251,7 @@ var normalReasons = map[string]bool{
 
 // event records an event on n; its note is cut to the 1 KiB events.k8s.io allows.
 func (r *Reconciler) event(n *nuopv1alpha1.NuOperator, eventType, reason, action, note string, args ...any) {
-	r.recorder.Eventf(n, nil, eventType, reason, action, "%s", truncate(fmt.Sprintf(note, args...), 1024))
+	r.recorder.Eventf(n, nil, eventType, reason, action, "%s", truncate.String(fmt.Sprintf(note, args...), 1024))
 }
 
 // retryOnConflict retries a pass that lost an optimistic lock soon, without logging it as an error.

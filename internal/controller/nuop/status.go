@@ -19,7 +19,6 @@ package nuop
 import (
 	"context"
 	"fmt"
-	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -30,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
+	"kemper.buzz/nuop/internal/truncate"
 )
 
 // cond is a condition before it gets its type, generation and transition time.
@@ -135,7 +135,7 @@ func statusConditions(n *nuopv1alpha1.NuOperator, s managerStatus) []metav1.Cond
 			Type:               c.t,
 			Status:             c.c.status,
 			Reason:             c.c.reason,
-			Message:            truncate(c.c.message, 32768),
+			Message:            truncate.String(c.c.message, 32768),
 			ObservedGeneration: n.Generation,
 		})
 	}
@@ -212,16 +212,4 @@ type statusApply struct {
 	ReadyReplicas      *int32                                 `json:"readyReplicas,omitempty"`
 	// A field left out is released and so removed: the start time goes once the wait is over.
 	FinalizerReleaseStartTime *metav1.Time `json:"finalizerReleaseStartTime,omitempty"`
-}
-
-// truncate cuts s to at most n bytes, on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("...")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }

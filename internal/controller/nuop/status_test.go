@@ -17,9 +17,7 @@ limitations under the License.
 package nuop
 
 import (
-	"strings"
 	"testing"
-	"unicode/utf8"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -120,16 +118,6 @@ func TestContainerEnvKeepsTheLastOfEachName(t *testing.T) {
 		got = append(got, *e.Name+"="+ptr.Deref(e.Value, "<from>"))
 	}
 	g.Expect(got).To(Equal([]string{"POD_NAMESPACE=<from>", "HOME=/home", "A=2", "B=3"}))
-}
-
-func TestTruncate(t *testing.T) {
-	g := NewWithT(t)
-	g.Expect(truncate("short", 10)).To(Equal("short"))
-	long := strings.Repeat("é", 10) // 20 bytes
-	cut := truncate(long, 10)
-	g.Expect(len(cut)).To(BeNumerically("<=", 10))
-	g.Expect(utf8.ValidString(cut)).To(BeTrue())
-	g.Expect(cut).To(HaveSuffix("..."))
 }
 
 func TestCredentialVolumeNamesAreLabels(t *testing.T) {

@@ -209,7 +209,7 @@ func (h *harness) setUp(ctx context.Context, res *result) error {
 	}
 	res.qps, res.burst = provider.Spec.QPS, provider.Spec.Burst
 	org := &giteav1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Name: orgName, Namespace: namespace},
-		Spec: giteav1alpha1.OrganizationSpec{ResourceSpec: resourceSpec(), Username: orgName}}
+		Spec: giteav1alpha1.OrganizationSpec{ResourceSpec: resourceSpec(), Account: giteav1alpha1.Account{Username: orgName}}}
 	if err := h.kube.Create(ctx, org); err != nil {
 		return err
 	}
@@ -319,18 +319,19 @@ func (h *harness) apply(ctx context.Context) error {
 	objs := make([]client.Object, 0, 3*h.c.n)
 	for i := range h.c.n {
 		name := fmt.Sprintf("repo-%03d", i)
-		ref := &giteav1alpha1.LocalObjectReference{Name: name}
+		ref := giteav1alpha1.RepositoryReference{RepositoryRef: &giteav1alpha1.LocalObjectReference{Name: name}}
 		objs = append(objs,
 			&giteav1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 				Spec: giteav1alpha1.RepositorySpec{ResourceSpec: resourceSpec(),
-					OrganizationRef: &giteav1alpha1.LocalObjectReference{Name: orgName}, Name: name,
+					OrganizationRef: &giteav1alpha1.LocalObjectReference{Name: orgName}, Name: giteav1alpha1.RepositoryName(name),
 					Description: ptr("benchmark repository " + strconv.Itoa(i))}},
 			&giteav1alpha1.Webhook{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-				Spec: giteav1alpha1.WebhookSpec{ResourceSpec: resourceSpec(), RepositoryRef: ref, Type: "gitea",
+				Spec: giteav1alpha1.WebhookSpec{ResourceSpec: resourceSpec(), RepositoryReference: ref, Type: "gitea",
 					URL: "http://127.0.0.1:9/hooks/" + name, ContentType: ptr("json"),
 					Events: &[]giteav1alpha1.WebhookEvent{"push"}, Active: ptr(true)}},
 			&giteav1alpha1.Label{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-				Spec: giteav1alpha1.LabelSpec{ResourceSpec: resourceSpec(), RepositoryRef: ref, Name: "kind/bug",
+				Spec: giteav1alpha1.LabelSpec{ResourceSpec: resourceSpec(),
+					RepositoryParent: giteav1alpha1.RepositoryParent{RepositoryReference: ref}, Name: "kind/bug",
 					Color: ptr("#ee0701"), Description: ptr("Something is not working")}})
 	}
 	var next atomic.Int64

@@ -17,7 +17,6 @@ limitations under the License.
 package utils
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -29,11 +28,21 @@ import (
 
 // ReadObjects decodes every object of a (multi-document) YAML file, as `kubectl create -f` reads it.
 func ReadObjects(path string) ([]*unstructured.Unstructured, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	defer func() { _ = f.Close() }()
+	objects, err := DecodeObjects(f)
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", path, err)
+	}
+	return objects, nil
+}
+
+// DecodeObjects decodes every object of a (multi-document) YAML or JSON stream.
+func DecodeObjects(r io.Reader) ([]*unstructured.Unstructured, error) {
+	decoder := utilyaml.NewYAMLOrJSONDecoder(r, 4096)
 	var objects []*unstructured.Unstructured
 	for {
 		u := &unstructured.Unstructured{}
@@ -42,7 +51,7 @@ func ReadObjects(path string) ([]*unstructured.Unstructured, error) {
 			return objects, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("decoding %s: %w", path, err)
+			return nil, err
 		}
 		if len(u.Object) > 0 {
 			objects = append(objects, u)

@@ -33,8 +33,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=branchprotections,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=branchprotections/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=branchprotections/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=branchprotections/status,verbs=patch
 
 // branchProtections is the BranchProtection adapter. It uses raw calls: SDK v0.25.1 lacks priority, the
 // force-push settings and ignore_stale_approvals.

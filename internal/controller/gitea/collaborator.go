@@ -30,8 +30,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=collaborators,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=collaborators/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=collaborators/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=collaborators/status,verbs=patch
 
 // collaborators is the Collaborator adapter.
 type collaborators struct{}

@@ -31,8 +31,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=deploykeys,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=deploykeys/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=deploykeys/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=deploykeys/status,verbs=patch
 
 // deployKeys is the DeployKey adapter.
 type deployKeys struct{}

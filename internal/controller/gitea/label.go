@@ -28,8 +28,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=labels,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=labels/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=labels/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=labels/status,verbs=patch
 
 // labels is the Label adapter.
 type labels struct{}

@@ -30,8 +30,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=organizations,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=organizations/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=organizations/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=organizations/status,verbs=patch
 
 // organizations is the Organization adapter.
 type organizations struct{}

@@ -31,8 +31,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=repositories,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=repositories/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=repositories/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=repositories/status,verbs=patch
 
 // repositories is the Repository adapter.
 type repositories struct{}

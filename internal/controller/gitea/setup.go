@@ -45,10 +45,11 @@ import (
 
 // The provider controller's permissions. Secrets: read the credentials and CA bundles (get, live), watch
 // their metadata (list, watch), keep the token created from a username and password (create, update,
-// delete).
+// delete). giteaproviders/finalizers: the token Secret's controller reference sets blockOwnerDeletion, which
+// needs it. Status is only ever patched, here and by every managed kind.
 //
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=giteaproviders,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=giteaproviders/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=giteaproviders,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=giteaproviders/status,verbs=patch
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=giteaproviders/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch

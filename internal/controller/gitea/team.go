@@ -34,8 +34,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=teams,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=teams/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=teams/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=teams/status,verbs=patch
 
 // teams is the Team adapter.
 type teams struct{}

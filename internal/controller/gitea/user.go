@@ -34,8 +34,7 @@ import (
 // The User adapter reads the password Secret live (get) and watches Secrets' metadata (list, watch).
 //
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=users,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=users/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=users/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=users/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 
 // giteaUsers is the User adapter. Every call is an admin call: the provider's user must be a site

@@ -32,8 +32,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=webhooks,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=webhooks/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=webhooks/finalizers,verbs=update
+// +kubebuilder:rbac:groups=gitea.kemper.buzz,resources=webhooks/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 
 // webhooks is the Webhook adapter. It makes raw calls so that one code path serves repository and

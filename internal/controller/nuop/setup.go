@@ -45,15 +45,19 @@ import (
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 )
 
-// The manager's own permissions. It can only grant what it holds, so these include everything the Role of a
-// managed operator grants (leases, events, get/list/watch on nuoperators, patch/update on their status).
+// The manager's own permissions, each used or needed to grant (test/rbac/testdata/manager-rules.yaml says
+// why, rule by rule). It can only grant what it holds, so these include everything the Role of a managed
+// operator grants (leases, events, get/list/watch on nuoperators, patch/update on their status). Server-side
+// apply is a patch, and needs create too when the object is new; blockOwnerDeletion in the owner references
+// needs update on nuoperators/finalizers. It never creates, deletes or updates a NuOperator: it patches
+// its finalizer and applies its status.
 //
-// +kubebuilder:rbac:groups=kemper.buzz,resources=nuoperators,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=kemper.buzz,resources=nuoperators/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kemper.buzz,resources=nuoperators,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=kemper.buzz,resources=nuoperators/status,verbs=update;patch
 // +kubebuilder:rbac:groups=kemper.buzz,resources=nuoperators/finalizers,verbs=update
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -364,8 +364,9 @@ func isRoleBoundTo(t *testing.T, objects []*unstructured.Unstructured, role *uns
 // configCRDs are the CRDs config/crd installs.
 func configCRDs(t *testing.T) []*apiextensionsv1.CustomResourceDefinition {
 	t.Helper()
-	var crds []*apiextensionsv1.CustomResourceDefinition
-	for _, u := range objectsOf(t, kustomizeBuild(t, "config/crd")) {
+	objects := objectsOf(t, kustomizeBuild(t, "config/crd"))
+	crds := make([]*apiextensionsv1.CustomResourceDefinition, 0, len(objects))
+	for _, u := range objects {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		convert(t, u, crd)
 		crds = append(crds, crd)

@@ -31,6 +31,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"kemper.buzz/nuop/internal/manifest"
+
 	"sigs.k8s.io/yaml"
 
 	"kemper.buzz/nuop/internal/olmbundle"
@@ -67,7 +69,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		*pkg = name
 	}
-	objects, err := olmbundle.DecodeObjects(stdin)
+	objects, err := manifest.Decode(stdin)
 	if err != nil {
 		return fmt.Errorf("reading the manifests on stdin: %w", err)
 	}

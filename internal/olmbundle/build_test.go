@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 
+	"kemper.buzz/nuop/internal/manifest"
+
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -120,7 +122,7 @@ var widgetOptions = Options{Package: "widgets", Version: "1.2.3", Channels: []st
 
 func decode(t *testing.T, input string) []*unstructured.Unstructured {
 	t.Helper()
-	objects, err := DecodeObjects(strings.NewReader(input))
+	objects, err := manifest.Decode(strings.NewReader(input))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"testing"
 
+	"kemper.buzz/nuop/internal/manifest"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -84,7 +86,7 @@ func kustomizeBuild(t *testing.T, dir string) []byte {
 
 func objectsOf(t *testing.T, data []byte) []*unstructured.Unstructured {
 	t.Helper()
-	objects, err := olmbundle.DecodeObjects(bytes.NewReader(data))
+	objects, err := manifest.Decode(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}

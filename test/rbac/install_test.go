@@ -25,6 +25,8 @@ import (
 	"slices"
 	"strings"
 
+	"kemper.buzz/nuop/internal/manifest"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -60,7 +62,7 @@ func render(dir string) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w\n%s", dir, err, stderr.String())
 	}
-	objs, err := utils.DecodeObjects(bytes.NewReader(out))
+	objs, err := manifest.Decode(bytes.NewReader(out))
 	if err != nil {
 		return nil, fmt.Errorf("decoding kustomize build %s: %w", dir, err)
 	}

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"kemper.buzz/nuop/internal/manifest"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -259,7 +261,7 @@ var _ = Describe("the manager of config/default", Ordered, func() {
 			expanded := os.Expand(string(data), func(v string) string {
 				return map[string]string{"NAMESPACE": ns, "GITEA_URL": gitea.URL, "PASSWORD": password}[v]
 			})
-			objs, err = utils.DecodeObjects(strings.NewReader(expanded))
+			objs, err = manifest.Decode(strings.NewReader(expanded))
 			Expect(err).NotTo(HaveOccurred())
 		})
 

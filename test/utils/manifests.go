@@ -17,13 +17,12 @@ limitations under the License.
 package utils
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 
+	"kemper.buzz/nuop/internal/manifest"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // ReadObjects decodes every object of a (multi-document) YAML file, as `kubectl create -f` reads it.
@@ -33,28 +32,9 @@ func ReadObjects(path string) ([]*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }()
-	objects, err := DecodeObjects(f)
+	objects, err := manifest.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", path, err)
 	}
 	return objects, nil
-}
-
-// DecodeObjects decodes every object of a (multi-document) YAML or JSON stream.
-func DecodeObjects(r io.Reader) ([]*unstructured.Unstructured, error) {
-	decoder := utilyaml.NewYAMLOrJSONDecoder(r, 4096)
-	var objects []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		err := decoder.Decode(&u.Object)
-		if errors.Is(err, io.EOF) {
-			return objects, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(u.Object) > 0 {
-			objects = append(objects, u)
-		}
-	}
 }

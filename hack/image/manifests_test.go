@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -338,16 +337,9 @@ func nuopImage(t *testing.T) string {
 
 func kustomizeBuild(t *testing.T, dir string) []byte {
 	t.Helper()
-	kustomize, err := utils.Tool("kustomize")
+	out, _, err := utils.KustomizeBuild(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(kustomize, "build", dir)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kustomize build %s: %v\n%s", dir, err, stderr.String())
 	}
 	return out
 }

@@ -21,7 +21,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -68,17 +67,9 @@ func kustomizeBuild(t *testing.T, dir string) []byte {
 	if out, ok := built[dir]; ok {
 		return out
 	}
-	kustomize, err := utils.Tool("kustomize")
+	out, _, err := utils.KustomizeBuild(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	cmd := exec.Command(kustomize, "build", dir)
-	cmd.Dir = repoRoot(t)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kustomize build %s: %v\n%s", dir, err, stderr.String())
 	}
 	built[dir] = out
 	return out

@@ -108,14 +108,9 @@ type build struct {
 // kustomizeBuild runs `kustomize build dir` (dir relative to base, the repository root or a copy of it).
 func kustomizeBuild(t *testing.T, base, dir string) *build {
 	t.Helper()
-	out := run1(t, kustomize, nil, "build", filepath.Join(base, dir))
-	path := filepath.Join(t.TempDir(), "build.yaml")
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	objects, err := utils.ReadObjects(path)
+	_, objects, err := utils.KustomizeBuild(filepath.Join(base, dir))
 	if err != nil {
-		t.Fatalf("kustomize build %s: %v", dir, err)
+		t.Fatal(err)
 	}
 	if len(objects) == 0 {
 		t.Fatalf("kustomize build %s: no objects", dir)

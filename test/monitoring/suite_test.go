@@ -69,16 +69,13 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	dir := GinkgoT().TempDir()
 
-	kustomize, err := utils.Tool("kustomize")
-	Expect(err).NotTo(HaveOccurred())
 	kubectl, err = utils.Tool("kubectl")
 	Expect(err).NotTo(HaveOccurred())
-	out, err := exec.Command(kustomize, "build", filepath.Join(repoRoot, "config", "overlays", "monitoring")).Output()
-	Expect(err).NotTo(HaveOccurred(), "kustomize build config/overlays/monitoring: %s", stderrOf(err))
+	var out []byte
+	out, built, err = utils.KustomizeBuild("config/overlays/monitoring")
+	Expect(err).NotTo(HaveOccurred())
 	buildFile = filepath.Join(dir, "monitoring.yaml")
 	Expect(os.WriteFile(buildFile, out, 0o600)).To(Succeed())
-	built, err = utils.ReadObjects(buildFile)
-	Expect(err).NotTo(HaveOccurred())
 
 	// Only the Prometheus Operator's CRDs: nuop's own come with the build, as in a real install.
 	crds, err := prometheusOperatorCRDs()

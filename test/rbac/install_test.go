@@ -17,15 +17,9 @@ limitations under the License.
 package rbac
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-
-	"kemper.buzz/nuop/internal/manifest"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -43,30 +37,8 @@ import (
 // render is `kustomize build` of a directory of the repository (config/default, an overlay), as `make
 // deploy` renders it.
 func render(dir string) ([]*unstructured.Unstructured, error) {
-	kustomize, err := utils.Tool("kustomize")
-	if err != nil {
-		return nil, err
-	}
-	root, err := utils.RepoRoot()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(root, dir, "kustomization.yaml")); err != nil {
-		return nil, fmt.Errorf("%s has no kustomization.yaml: %w", dir, err)
-	}
-	cmd := exec.Command(kustomize, "build", dir)
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w\n%s", dir, err, stderr.String())
-	}
-	objs, err := manifest.Decode(bytes.NewReader(out))
-	if err != nil {
-		return nil, fmt.Errorf("decoding kustomize build %s: %w", dir, err)
-	}
-	return objs, nil
+	_, objs, err := utils.KustomizeBuild(dir)
+	return objs, err
 }
 
 // convertTo converts a rendered object to its typed form.

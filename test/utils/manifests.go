@@ -17,12 +17,15 @@ limitations under the License.
 package utils
 
 import (
+	"bytes"
 	"fmt"
 	"os"
-
-	"kemper.buzz/nuop/internal/manifest"
+	"os/exec"
+	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"kemper.buzz/nuop/internal/manifest"
 )
 
 // ReadObjects decodes every object of a (multi-document) YAML file, as `kubectl create -f` reads it.
@@ -37,4 +40,32 @@ func ReadObjects(path string) ([]*unstructured.Unstructured, error) {
 		return nil, fmt.Errorf("decoding %s: %w", path, err)
 	}
 	return objects, nil
+}
+
+// KustomizeBuild is `kustomize build dir` with the provisioned kustomize, as `make deploy` renders it:
+// the manifests it writes and their objects. A relative dir is taken from the repository's root.
+func KustomizeBuild(dir string) ([]byte, []*unstructured.Unstructured, error) {
+	kustomize, err := Tool("kustomize")
+	if err != nil {
+		return nil, nil, err
+	}
+	if !filepath.IsAbs(dir) {
+		root, err := RepoRoot()
+		if err != nil {
+			return nil, nil, err
+		}
+		dir = filepath.Join(root, dir)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(kustomize, "build", dir)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, nil, fmt.Errorf("kustomize build %s: %w\n%s", dir, err, stderr.String())
+	}
+	objects, err := manifest.Decode(bytes.NewReader(out))
+	if err != nil {
+		return nil, nil, fmt.Errorf("decoding kustomize build %s: %w", dir, err)
+	}
+	return out, objects, nil
 }

@@ -31,6 +31,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"kemper.buzz/nuop/test/utils"
 )
 
 // The jobs the monitors name their targets (relabelings); the alerts and the dashboard select by them.
@@ -161,5 +163,32 @@ var _ = Describe("the ServiceMonitor", func() {
 		}
 		Expect(pods).To(HaveLen(1), "the Service selects the manager's pods")
 		Expect(checkServesMetrics(pods[0].Spec.Template.Spec, *target, ep.Scheme)).To(Succeed())
+	})
+})
+
+var _ = Describe("the PodMonitor", func() {
+	It("selects the standard-mode overlay's pods and scrapes them the way they serve metrics", func() {
+		monitor := theOne[monitoringv1.PodMonitor]("PodMonitor")
+		ep := monitor.Spec.PodMetricsEndpoints[0]
+		Expect(ep.Port).NotTo(BeNil())
+
+		_, objects, err := utils.KustomizeBuild("config/overlays/standard-mode")
+		Expect(err).NotTo(HaveOccurred())
+		var deployments []*appsv1.Deployment
+		for _, u := range objects {
+			if u.GetKind() == "Deployment" {
+				d := &appsv1.Deployment{}
+				Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, d)).To(Succeed())
+				deployments = append(deployments, d)
+			}
+		}
+		Expect(deployments).To(HaveLen(1), "the standard-mode overlay runs one Deployment")
+		d := deployments[0]
+		Expect(selects(monitor.Spec.Selector, d.Spec.Template.Labels)).To(BeTrue(),
+			"the PodMonitor selects pods labelled %v", d.Spec.Template.Labels)
+		Expect(checkServesMetrics(d.Spec.Template.Spec, intstr.FromString(*ep.Port), ep.Scheme)).To(Succeed())
+		for _, label := range monitor.Spec.PodTargetLabels {
+			Expect(d.Spec.Template.Labels).To(HaveKey(label), "the alerts group the pods by it")
+		}
 	})
 })

@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"kemper.buzz/nuop/internal/engine"
 	"kemper.buzz/nuop/internal/procs"
@@ -172,7 +173,8 @@ func (t *scriptTest) single(ctx context.Context, obj *unstructured.Unstructured,
 	t.printf("%s exited %d in %s: %s\n", op, res.ExitCode, res.Duration.Round(time.Millisecond), exitMeanings[outcome])
 	t.output("stderr", res.Stderr, "")
 	if outcome == script.OutcomeChanged && op == script.OpReconcile {
-		t.writeBack(obj, res.Stdout, "")
+		out, ok := engine.WrittenBack(obj, res.Stdout)
+		t.writeBack(obj, out, ok, string(res.Stdout), "")
 	} else {
 		t.output("stdout (logged)", res.Stdout, "")
 	}
@@ -243,7 +245,14 @@ func (t *scriptTest) entry(obj *unstructured.Unstructured, e engine.BatchEntry) 
 		t.output("message (logged)", []byte(e.Message), "    ")
 	case e.Result == "changed":
 		t.printf("  %s: changed: runs again after requeue_after_change\n", ref)
-		t.writeBack(obj, e.Object, "    ")
+		var out *unstructured.Unstructured
+		ok, printed := false, ""
+		if e.Object != nil {
+			out, ok = engine.WrittenBackObject(obj, e.Object)
+			text, _ := sigsyaml.Marshal(e.Object)
+			printed = string(text)
+		}
+		t.writeBack(obj, out, ok, printed, "    ")
 		return true
 	default:
 		t.printf("  %s: unchanged: runs again after requeue_after_noop\n", ref)
@@ -252,15 +261,17 @@ func (t *scriptTest) entry(obj *unstructured.Unstructured, e engine.BatchEntry) 
 	return false
 }
 
-// writeBack says what the engine would write back for a run or entry that changed obj.
-func (t *scriptTest) writeBack(obj *unstructured.Unstructured, printed []byte, prefix string) {
-	if out, ok := engine.WrittenBack(obj, printed); ok {
+// writeBack says what the engine would write back for obj: out when ok, else nothing, and printed (what
+// the script printed instead) is logged.
+func (t *scriptTest) writeBack(obj, out *unstructured.Unstructured, ok bool, printed, prefix string) {
+	switch {
+	case ok:
 		t.printf("%swould write back (-before +after):\n%s", prefix, indentLines(cmp.Diff(obj.Object, out.Object), prefix+"  "))
-		return
-	}
-	if len(printed) > 0 {
+	case printed != "":
 		t.printf("%sthe printed object is not %s %s/%s, so nothing is written back; it is logged:\n%s", prefix,
-			obj.GetKind(), obj.GetNamespace(), obj.GetName(), indentLines(string(printed), prefix+"  "))
+			obj.GetKind(), obj.GetNamespace(), obj.GetName(), indentLines(printed, prefix+"  "))
+	default:
+		t.printf("%snothing to write back: the script made its own changes\n", prefix)
 	}
 }
 

@@ -202,7 +202,7 @@ func entryOutcome(base outcome, e BatchEntry) outcome {
 		o.Stderr = []byte(e.Message)
 	case e.Result == resultChanged:
 		o.ExitCode = 2
-		o.Stdout = e.Object
+		o.object = e.Object
 	}
 	return o
 }

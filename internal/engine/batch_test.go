@@ -362,6 +362,23 @@ var _ = Describe("batched runs", func() {
 		Entry("an entry for an object not in the batch instead of its own", "unknown", "the answer has no entry for it"),
 	)
 
+	It("writes nothing back for an entry whose object is another object, as for a reconcile's stdout", func() {
+		logs := captureLogs()
+		batchObject(ns, "fine", nil, record)
+		batchObject(ns, "odd", map[string]string{answerLabel: "elsewhere"}, record)
+		Expect(k8s.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "odd-unknown"}})).To(Succeed())
+		changed := runs("batch", script.OpReconcile, resultChanged)
+		startBatchScript(ns, batchSettings{batch: 2, concurrency: 1, window: 200 * time.Millisecond})
+
+		Eventually(func() bool { return batched(ns, "fine") }).Should(BeTrue())
+		Eventually(func() float64 { return runs("batch", script.OpReconcile, resultChanged) }).Should(Equal(changed + 2))
+		Eventually(logs.String).Should(MatchRegexp(
+			`names another object; nothing is written back\t.*"object": "%s/odd"`, ns))
+		Expect(batched(ns, "odd")).To(BeFalse())
+		Expect(getConfigMap(ns, "odd-unknown").Labels).To(BeEmpty())
+		Expect(eventNotes(ns, ReasonScriptFailed)).To(BeEmpty())
+	})
+
 	DescribeTable("fails every object of a run that gives no answer, with backoff",
 		func(run, reason, note string) {
 			logs := captureLogs()

@@ -18,7 +18,6 @@ package engine
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,9 +36,9 @@ type BatchEntry struct {
 	// Result is unchanged, changed or error; "" when the answer says nothing usable about the object,
 	// and Problem says why.
 	Result string
-	// Object is a changed entry's object as JSON, written back as a reconcile's stdout would be; nil when
-	// the entry has none (the script made its own changes).
-	Object []byte
+	// Object is a changed entry's object (decoded, in JSON's types), written back as a reconcile's stdout
+	// would be (see WrittenBackObject); nil when the entry has none (the script made its own changes).
+	Object map[string]any
 	// Message is an error entry's message. It is script output: logged, never put in events.
 	Message string
 	// Problem says why the object failed although the run exited 0. It never quotes the script's output,
@@ -167,14 +166,19 @@ func readEntry(item any) (keyedEntry, error) {
 		return e, err
 	}
 	switch result {
-	case resultUnchanged, resultChanged, resultError:
+	case resultUnchanged, resultError:
 		e.entry.Result = result
+	case resultChanged:
+		e.entry.Result = result
+		switch obj := m["object"].(type) {
+		case nil:
+		case map[string]any:
+			e.entry.Object = obj
+		default:
+			e.entry = BatchEntry{Problem: "its entry's object is not a mapping"}
+		}
 	default:
 		e.entry.Problem = "its entry's result is not unchanged, changed or error"
-	}
-	if obj, ok := m["object"]; ok && obj != nil && result == resultChanged {
-		// Decoded from YAML into JSON's types: it always marshals.
-		e.entry.Object, _ = json.Marshal(obj)
 	}
 	return e, nil
 }

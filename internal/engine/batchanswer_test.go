@@ -59,7 +59,8 @@ func TestReadBatchAnswer(t *testing.T) {
 - {"namespace": "a", "name": "one", "result": "changed", "object": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": "a", "name": "one", "labels": {"x": yes}}}}
 `,
 			want: BatchAnswer{Entries: []BatchEntry{
-				{Result: "changed", Object: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"labels":{"x":"yes"},"name":"one","namespace":"a"}}`)},
+				{Result: "changed", Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+					"metadata": map[string]any{"namespace": "a", "name": "one", "labels": map[string]any{"x": "yes"}}}},
 				{Result: "unchanged"},
 				{Result: "error", Message: "no good: yes"},
 			}},
@@ -68,6 +69,13 @@ func TestReadBatchAnswer(t *testing.T) {
 			name:   "changed without an object: the script wrote it itself",
 			stdout: "[{namespace: a, name: one, result: changed}, {namespace: a, name: two, result: unchanged}, {namespace: b, name: one, result: unchanged}]",
 			want:   BatchAnswer{Entries: []BatchEntry{{Result: "changed"}, {Result: "unchanged"}, {Result: "unchanged"}}},
+		},
+		{
+			name:   "changed with an object that is not a mapping",
+			stdout: "[{namespace: a, name: one, result: changed, object: one}, {namespace: a, name: two, result: unchanged}, {namespace: b, name: one, result: unchanged}]",
+			want: BatchAnswer{Entries: []BatchEntry{
+				{Problem: "its entry's object is not a mapping"}, {Result: "unchanged"}, {Result: "unchanged"},
+			}},
 		},
 		{
 			name:   "a missing entry, two entries, an unknown result, an entry for an object not in the batch",

@@ -127,7 +127,7 @@ var _ = Describe("config-hash", func() {
 		for i, algorithm := range []string{"sha256", "md5", "sha256"} {
 			e := answer.Entries[i]
 			Expect(e.Result).To(Equal("changed"), "%s", objs[i].GetName())
-			out, ok := engine.WrittenBack(objs[i], e.Object)
+			out, ok := engine.WrittenBackObject(objs[i], e.Object)
 			Expect(ok).To(BeTrue(), "the entry's object is the ConfigMap itself: %s", e.Object)
 			Expect(out.GetAnnotations()).To(HaveKeyWithValue(hashAnn, contentDigest(objs[i], algorithm)))
 			Expect(out.GetResourceVersion()).To(Equal(objs[i].GetResourceVersion()))
@@ -153,8 +153,8 @@ var _ = Describe("config-hash", func() {
 		first := create("first", nil, map[string]string{"a": "1", "b": "2"})
 		second := create("second", nil, map[string]string{"b": "2", "a": "1"})
 		_, answer := runBatch(configHash, []*unstructured.Unstructured{first, second})
-		a, _ := engine.WrittenBack(first, answer.Entries[0].Object)
-		b, _ := engine.WrittenBack(second, answer.Entries[1].Object)
+		a, _ := engine.WrittenBackObject(first, answer.Entries[0].Object)
+		b, _ := engine.WrittenBackObject(second, answer.Entries[1].Object)
 		Expect(a.GetAnnotations()[hashAnn]).To(Equal(b.GetAnnotations()[hashAnn]))
 		writeBack(a)
 
@@ -164,7 +164,7 @@ var _ = Describe("config-hash", func() {
 		changed = fetch(configMaps, ns, "first")
 		_, answer = runBatch(configHash, []*unstructured.Unstructured{changed})
 		Expect(answer.Entries[0].Result).To(Equal("changed"))
-		out, _ := engine.WrittenBack(changed, answer.Entries[0].Object)
+		out, _ := engine.WrittenBackObject(changed, answer.Entries[0].Object)
 		Expect(out.GetAnnotations()[hashAnn]).NotTo(Equal(a.GetAnnotations()[hashAnn]))
 		Expect(out.GetAnnotations()[hashAnn]).To(Equal(contentDigest(changed, "sha256")))
 	})

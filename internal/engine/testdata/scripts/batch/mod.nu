@@ -3,6 +3,7 @@
 #   (none)    changed: the object with the label batched=yes, or unchanged once it has it
 #   unchanged, error (message "told to fail"), missing (no entry), twice (two entries),
 #   unknown   (an entry for <name>-unknown instead of its own), bogus (result "maybe"),
+#   elsewhere (changed, with an object named <name>-unknown),
 #   conflict  touches the file named by the annotation engine-test/marker, sleeps a second, then changed
 # and the whole run follows the label engine-test/run of any of its objects:
 #   exit (exit 3), hang (sleeps past any time-out), garbage (prints what is not a list),
@@ -60,6 +61,7 @@ def "main reconcile-batch" [] {
       "twice" => [($id | insert result "unchanged") ($id | insert result "unchanged")]
       "unknown" => [($id | update name $"($o.metadata.name)-unknown" | insert result "changed" | insert object ($o | upsert metadata.labels.batched "yes" | update metadata.name $"($o.metadata.name)-unknown"))]
       "bogus" => [($id | insert result "maybe")]
+      "elsewhere" => [($id | insert result "changed" | insert object ($o | upsert metadata.labels.batched "yes" | update metadata.name $"($o.metadata.name)-unknown"))]
       "conflict" => {
         if $done { [($id | insert result "unchanged")] } else {
           touch (annotation $o "engine-test/marker")

@@ -17,7 +17,6 @@ limitations under the License.
 package engine
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -70,8 +69,8 @@ func startBatchScript(ns string, set batchSettings) {
 	startScripts(s)
 }
 
-// batchObject is a ConfigMap the batch script selects, with extra labels and annotations.
-func batchObject(ns, name string, labels, annotations map[string]string) *corev1.ConfigMap {
+// batchObject creates a ConfigMap the batch script selects, with extra labels and annotations.
+func batchObject(ns, name string, labels, annotations map[string]string) {
 	all := map[string]string{batchLabel: "yes"}
 	for k, v := range labels {
 		all[k] = v
@@ -79,7 +78,6 @@ func batchObject(ns, name string, labels, annotations map[string]string) *corev1
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: all, Annotations: annotations},
 		Data: map[string]string{"k": "v"}}
 	Expect(k8s.Create(ctx, cm)).To(Succeed())
-	return cm
 }
 
 func batched(ns, name string) bool {
@@ -100,9 +98,9 @@ type sizes struct {
 	buckets map[float64]uint64 // upper bound -> cumulative count
 }
 
-func batchSizes(name string) sizes {
+func batchSizes() sizes {
 	var m dto.Metric
-	Expect(eng.metrics.batchSize.WithLabelValues(name).(prometheus.Metric).Write(&m)).To(Succeed())
+	Expect(eng.metrics.batchSize.WithLabelValues("batch").(prometheus.Metric).Write(&m)).To(Succeed())
 	h := m.GetHistogram()
 	s := sizes{runs: h.GetSampleCount(), objects: h.GetSampleSum(), buckets: map[float64]uint64{}}
 	for _, b := range h.GetBucket() {
@@ -212,8 +210,9 @@ func overlapsOfOneObject(rs []runRecord) []string {
 
 // notesAbout returns the notes of the events about the object name with reason.
 func notesAbout(ns, name, reason string) []string {
-	var notes []string
-	for _, e := range eventsAbout(ns, name, reason) {
+	events := eventsAbout(ns, name, reason)
+	notes := make([]string, 0, len(events))
+	for _, e := range events {
 		notes = append(notes, e.Note)
 	}
 	return notes
@@ -235,13 +234,13 @@ var _ = Describe("batched runs", func() {
 		for i := range n {
 			batchObject(ns, fmt.Sprintf("cm-%03d", i), map[string]string{runLabel: "sleep"}, record)
 		}
-		before := batchSizes("batch")
+		before := batchSizes()
 		changed := runs("batch", script.OpReconcile, resultChanged)
 		startBatchScript(ns, batchSettings{batch: size, concurrency: 2, window: 100 * time.Millisecond})
 
 		Eventually(func() int { return countBatched(ns) }).WithTimeout(3 * time.Minute).Should(Equal(n))
 		rs := finished(recordDir, 0, time.Second)
-		after := batchSizes("batch")
+		after := batchSizes()
 		Expect(after.objects-before.objects).To(Equal(float64(n)), "every object in exactly one batch")
 		Expect(after.buckets[size]-before.buckets[size]).To(Equal(after.runs-before.runs), "no batch above %d", size)
 		Expect(runs("batch", script.OpReconcile, resultChanged)).To(Equal(changed+n),
@@ -270,7 +269,7 @@ var _ = Describe("batched runs", func() {
 		const window = 3 * time.Second
 		startBatchScript(ns, batchSettings{batch: 20, concurrency: 2, window: window})
 		startUp := finished(recordDir, 0, time.Second)
-		before := batchSizes("batch")
+		before := batchSizes()
 
 		var wg sync.WaitGroup
 		for i := range n {
@@ -285,18 +284,18 @@ var _ = Describe("batched runs", func() {
 		// Quiet for longer than the window: a burst split in two would show its second run.
 		rs := finished(recordDir, len(startUp), window+time.Second)
 		Expect(rs).To(HaveLen(len(startUp)+1), "one run for the whole burst")
-		Expect(batchSizes("batch").runs - before.runs).To(Equal(uint64(1)))
+		Expect(batchSizes().runs - before.runs).To(Equal(uint64(1)))
 		newest := slices.MaxFunc(rs, func(a, b runRecord) int { return int(a.Start - b.Start) })
 		Expect(newest.Names).To(HaveLen(n))
 	})
 
 	It("runs a single change when the window ends, in a batch of one", func() {
 		startBatchScript(ns, batchSettings{batch: 20, concurrency: 2, window: 100 * time.Millisecond})
-		before := batchSizes("batch")
+		before := batchSizes()
 		batchObject(ns, "single", nil, record)
 		Eventually(func() bool { return batched(ns, "single") }).Should(BeTrue())
 		Expect(finished(recordDir, 0, time.Second)).To(ConsistOf(HaveField("Names", Equal([]string{"single"}))))
-		Expect(batchSizes("batch").buckets[1] - before.buckets[1]).To(Equal(uint64(1)))
+		Expect(batchSizes().buckets[1] - before.buckets[1]).To(Equal(uint64(1)))
 	})
 
 	It("starts a full batch at once, without waiting out its window", func() {
@@ -455,25 +454,14 @@ var _ = Describe("batched runs", func() {
 
 	It("never runs more nu processes at once than the runner allows", func() {
 		// Sample the live processes: Peak is a high-water mark over the whole suite.
-		sampleCtx, stopSampling := context.WithCancel(ctx)
-		sampled := make(chan int)
-		go func() {
-			defer GinkgoRecover()
-			most := 0
-			for sampleCtx.Err() == nil {
-				most = max(most, runner.Supervisor.Live())
-				time.Sleep(5 * time.Millisecond)
-			}
-			sampled <- most
-		}()
+		mostLive := sampleLive()
 		const n = 60
 		for i := range n {
 			batchObject(ns, fmt.Sprintf("many-%02d", i), map[string]string{runLabel: "sleep"}, record)
 		}
 		startBatchScript(ns, batchSettings{batch: 5, concurrency: 10, window: 50 * time.Millisecond})
 		Eventually(func() int { return countBatched(ns) }).WithTimeout(time.Minute).Should(Equal(n))
-		stopSampling()
-		Expect(<-sampled).To(BeNumerically("<=", runner.MaxProcesses))
+		Expect(mostLive()).To(BeNumerically("<=", runner.MaxProcesses))
 		Expect(mostAtOnce(finished(recordDir, 0, time.Second))).To(BeNumerically("<=", runner.MaxProcesses))
 		Expect(runner.MaxProcesses).To(Equal(4), "the cap the suite configures, below the script's concurrency of 10")
 	})

@@ -36,16 +36,17 @@ import (
 )
 
 const (
-	configHash    = "config-hash"
-	hashLabel     = "nuop.kemper.buzz/hash"
-	hashAnn       = "nuop.kemper.buzz/content-hash"
-	algorithmAnn  = "nuop.kemper.buzz/hash-algorithm"
+	configHash   = "config-hash"
+	hashLabel    = "nuop.kemper.buzz/hash"
+	hashAnn      = "nuop.kemper.buzz/content-hash"
+	algorithmAnn = "nuop.kemper.buzz/hash-algorithm"
 )
 
-// runBatch runs `nu --stdin <dir>/mod.nu reconcile-batch` as the engine does: the objects as a YAML list
-// on stdin, managed fields removed, the NUOP_SCRIPT and NUOP_OPERATION environment. It reads the answer
-// with the engine's own reader.
-func runBatch(name string, objs []*unstructured.Unstructured) (runResult, engine.BatchAnswer) {
+// runBatch runs `nu --stdin <dir>/mod.nu reconcile-batch` of config-hash as the engine does: the objects
+// as a YAML list on stdin, managed fields removed, the NUOP_SCRIPT and NUOP_OPERATION environment. It
+// reads the answer with the engine's own reader.
+func runBatch(objs []*unstructured.Unstructured) (runResult, engine.BatchAnswer) {
+	const name = configHash
 	list := make([]any, 0, len(objs))
 	for _, obj := range objs {
 		in := obj.DeepCopy()
@@ -117,7 +118,7 @@ var _ = Describe("config-hash", func() {
 			create("empty", nil, nil),
 			create("bad", map[string]string{algorithmAnn: "crc32"}, map[string]string{"k": "v"}),
 		}
-		res, answer := runBatch(configHash, objs)
+		res, answer := runBatch(objs)
 		Expect(res.code).To(Equal(0), "%s", res)
 		Expect(answer.Detail).NotTo(HaveOccurred())
 		Expect(answer.Unknown).To(BeEmpty())
@@ -144,7 +145,7 @@ var _ = Describe("config-hash", func() {
 		again := []*unstructured.Unstructured{
 			fetch(configMaps, ns, "plain"), fetch(configMaps, ns, "md5"), fetch(configMaps, ns, "empty"),
 		}
-		res, answer = runBatch(configHash, again)
+		res, answer = runBatch(again)
 		Expect(res.code).To(Equal(0), "%s", res)
 		Expect(answer.Entries).To(HaveEach(Equal(engine.BatchEntry{Result: "unchanged"})))
 	})
@@ -152,7 +153,7 @@ var _ = Describe("config-hash", func() {
 	It("gives a new digest when the content changes, and the same one whatever the order of the keys", func() {
 		first := create("first", nil, map[string]string{"a": "1", "b": "2"})
 		second := create("second", nil, map[string]string{"b": "2", "a": "1"})
-		_, answer := runBatch(configHash, []*unstructured.Unstructured{first, second})
+		_, answer := runBatch([]*unstructured.Unstructured{first, second})
 		a, _ := engine.WrittenBackObject(first, answer.Entries[0].Object)
 		b, _ := engine.WrittenBackObject(second, answer.Entries[1].Object)
 		Expect(a.GetAnnotations()[hashAnn]).To(Equal(b.GetAnnotations()[hashAnn]))
@@ -162,7 +163,7 @@ var _ = Describe("config-hash", func() {
 		Expect(unstructured.SetNestedField(changed.Object, "3", "data", "b")).To(Succeed())
 		writeBack(changed)
 		changed = fetch(configMaps, ns, "first")
-		_, answer = runBatch(configHash, []*unstructured.Unstructured{changed})
+		_, answer = runBatch([]*unstructured.Unstructured{changed})
 		Expect(answer.Entries[0].Result).To(Equal("changed"))
 		out, _ := engine.WrittenBackObject(changed, answer.Entries[0].Object)
 		Expect(out.GetAnnotations()[hashAnn]).NotTo(Equal(a.GetAnnotations()[hashAnn]))

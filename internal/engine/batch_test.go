@@ -499,6 +499,20 @@ var _ = Describe("batched runs", func() {
 		Expect(notesAbout(ns, "deleted", ReasonFinalized)).NotTo(BeEmpty())
 	})
 
+	It("adds the finalizer to many objects and writes them all back, the writes of a batch bounded", func() {
+		// More objects than the engine's write slots, each holding a finalizer it just added while its
+		// batch gathers: the slot of that write must be free again before the write-back wants one.
+		const n = 3 * maxWrites
+		for i := range n {
+			batchObject(ns, fmt.Sprintf("fin-%02d", i), nil, record)
+			DeferCleanup(removeFinalizersOf, ns, fmt.Sprintf("fin-%02d", i))
+		}
+		startBatchScript(ns, batchSettings{batch: n, concurrency: 1, window: time.Second,
+			finalizer: "engine-test.kemper.buzz/batch"})
+		Eventually(func() int { return countBatched(ns) }).Should(Equal(n))
+		Expect(eventNotes(ns, ReasonScriptFailed)).To(BeEmpty())
+	})
+
 	It("never logs a batch of Secrets above debug verbosity and never puts their data in events", func() {
 		logs := captureLogs()
 		startScripts(load("batchsecret"))

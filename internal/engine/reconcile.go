@@ -52,14 +52,14 @@ const (
 // on the new version at once, without the failure backoff.
 var runAgainNow = reconcile.Result{RequeueAfter: 10 * time.Millisecond}
 
-// writeTimeout bounds the API writes after a run; they use a context detached from shutdown, so a
-// script's finished work is written back even while the controller stops.
+// writeTimeout bounds the API writes of one step (see write).
 const writeTimeout = 30 * time.Second
 
 // maxWrites bounds the engine's API writes in flight. A batch's answers arrive at once: writing all of
 // them at once only piles requests and their responses up in memory (300 objects in batches of 150: the
-// anonymous memory at the end 37-40 MiB against 21-23 MiB with 2 to 32 at once) and buys no speed from a
+// anonymous memory at the end 37-40 MiB against 20-23 MiB with 2 to 32 at once) and buys no speed from a
 // busy API server; 16 keep one busy, and are far above what the client rate limit lets through elsewhere.
+// A slot is held for one step's writes only, never across a script run.
 const maxWrites = 16
 
 // reconciler runs one script for the objects of its controller.
@@ -132,9 +132,10 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			// Not ours to finalize; and no finalizer may be added to an object being deleted.
 			return reconcile.Result{}, nil
 		case !slices.Contains(obj.GetFinalizers(), cfg.Finalizer):
-			wctx, done := r.engine.startWrite(ctx)
-			defer done()
-			if err := addFinalizer(wctx, r.engine.client, obj, cfg.Finalizer, r.engine.instance); err != nil {
+			err := r.engine.write(ctx, func(wctx context.Context) error {
+				return addFinalizer(wctx, r.engine.client, obj, cfg.Finalizer, r.engine.instance)
+			})
+			if err != nil {
 				if apierrors.IsConflict(err) {
 					return runAgainNow, nil
 				}
@@ -206,9 +207,10 @@ func (r *reconciler) finalize(ctx context.Context, obj *unstructured.Unstructure
 
 // release removes the finalizer without running anything more.
 func (r *reconciler) release(ctx context.Context, obj *unstructured.Unstructured, reason, note string) (reconcile.Result, error) {
-	wctx, done := r.engine.startWrite(ctx)
-	defer done()
-	if err := removeFinalizer(wctx, r.engine.client, obj, r.sc.script.Config.Finalizer); err != nil {
+	err := r.engine.write(ctx, func(wctx context.Context) error {
+		return removeFinalizer(wctx, r.engine.client, obj, r.sc.script.Config.Finalizer)
+	})
+	if err != nil {
 		if apierrors.IsConflict(err) {
 			return runAgainNow, nil
 		}
@@ -417,20 +419,19 @@ func objectRef(obj *unstructured.Unstructured) string {
 	return obj.GetNamespace() + "/" + obj.GetName()
 }
 
-// startWrite waits for one of the engine's write slots and returns the context for the write: detached
-// from shutdown, bounded by writeTimeout (the wait included). done ends the write.
-func (e *Engine) startWrite(ctx context.Context) (context.Context, func()) {
+// write runs fn, the engine's API writes of one step, once one of the engine's write slots is free. Its
+// context is detached from shutdown, so a script's finished work is written even while the controller
+// stops, and bounded by writeTimeout, the wait included.
+func (e *Engine) write(ctx context.Context, fn func(context.Context) error) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
 	select {
 	case e.writes <- struct{}{}:
 	case <-wctx.Done():
-		// The write itself fails at once on the expired context.
-		return wctx, cancel
+		return fmt.Errorf("waiting for a write slot: %w", wctx.Err())
 	}
-	return wctx, func() {
-		<-e.writes
-		cancel()
-	}
+	defer func() { <-e.writes }()
+	return fn(wctx)
 }
 
 func apiErrorReason(err error) string {

@@ -35,8 +35,6 @@ import (
 // WrittenBack). The update carries the input's resourceVersion, so a concurrent change is a conflict, not
 // a lost update; status goes through the status subresource when the kind has one.
 func (r *reconciler) writeBack(ctx context.Context, in, out *unstructured.Unstructured) error {
-	ctx, done := r.engine.startWrite(ctx)
-	defer done()
 	key := client.ObjectKeyFromObject(in)
 	out.SetResourceVersion(in.GetResourceVersion())
 	unstructured.RemoveNestedField(out.Object, "metadata", "managedFields")
@@ -45,20 +43,22 @@ func (r *reconciler) writeBack(ctx context.Context, in, out *unstructured.Unstru
 	outStatus, hasStatus := out.Object["status"]
 	statusChanged := hasStatus && (!hadStatus || !reflect.DeepEqual(inStatus, outStatus))
 
-	if !sameExceptStatus(in, out, r.sc.kind.hasStatus) {
-		if err := r.engine.client.Update(ctx, out); err != nil {
-			return err
+	return r.engine.write(ctx, func(ctx context.Context) error {
+		if !sameExceptStatus(in, out, r.sc.kind.hasStatus) {
+			if err := r.engine.client.Update(ctx, out); err != nil {
+				return err
+			}
+			r.own.add(key, out.GetResourceVersion())
 		}
-		r.own.add(key, out.GetResourceVersion())
-	}
-	if statusChanged && r.sc.kind.hasStatus {
-		out.Object["status"] = outStatus
-		if err := r.engine.client.Status().Update(ctx, out); err != nil {
-			return err
+		if statusChanged && r.sc.kind.hasStatus {
+			out.Object["status"] = outStatus
+			if err := r.engine.client.Status().Update(ctx, out); err != nil {
+				return err
+			}
+			r.own.add(key, out.GetResourceVersion())
 		}
-		r.own.add(key, out.GetResourceVersion())
-	}
-	return nil
+		return nil
+	})
 }
 
 // sameExceptStatus compares what an update of the main resource would change. Without a status

@@ -42,6 +42,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"kemper.buzz/nuop/internal/script"
 )
 
 // config is what the flags set.
@@ -97,8 +99,9 @@ func main() {
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (scripts, kubeconfig, the managers' logs)")
 	fs.BoolVar(&c.check, "check", false, "exit 1 when a target is missed")
 	_ = fs.Parse(os.Args[1:])
-	if c.n < 1 || c.unrelated < 0 || c.floorRuns < 1 || c.batch < 1 || c.batchWindow < 0 {
-		fmt.Fprintln(os.Stderr, "bench: -n, -batch and -floor-runs must be at least 1, -unrelated and -batch-window at least 0")
+	if c.n < 1 || c.unrelated < 0 || c.floorRuns < 1 || c.batch < 1 || c.batch > script.MaxBatch || c.batchWindow < 0 {
+		fmt.Fprintf(os.Stderr, "bench: -n and -floor-runs must be at least 1, -batch 1 to %d, "+
+			"-unrelated and -batch-window at least 0\n", script.MaxBatch)
 		os.Exit(2)
 	}
 	if c.mode != modeBoth && c.mode != modePerObject && c.mode != modeBatch {

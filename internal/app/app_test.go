@@ -125,7 +125,7 @@ var _ = Describe("the manager process", func() {
 		Entry("standard mode with no script root", []string{"--mode=standard", "--script-path=/nonexistent/scripts"},
 			"no script loaded from /nonexistent/scripts: the directory does not exist"),
 		Entry("managed mode with no mappings", []string{"--mode=managed", "--script-path=../../scripts", "--sources-path=/nonexistent"},
-			"3 script(s) loaded, but no mapping names one: nothing to run"),
+			"4 script(s) loaded, but no mapping names one: nothing to run"),
 	)
 
 	It("drains on shutdown: no new children, running ones bounded, killed, and only then the lease released", func() {

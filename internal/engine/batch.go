@@ -17,210 +17,212 @@ limitations under the License.
 package engine
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
-	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"kemper.buzz/nuop/internal/script"
 )
 
-// batcher gathers the objects of a script with `batch` set into `reconcile-batch` runs
-// (SCRIPT-PROTOCOL section 8): once one object is ready it waits batchWindow for more, up to batch, and
-// hands them all to one nu run. Each object's Reconcile waits for its own entry of the answer, so
-// requeues, backoff, write-back, events, metrics and finalizers stay per object; an object is in at
-// most one batch at a time because the controller never reconciles one object twice at once.
+// batcher gathers the reconciles of a script with `batch` set into `reconcile-batch` runs
+// (SCRIPT-PROTOCOL section 8): once one object is ready it waits up to batchWindow for more, and a batch
+// that reaches `batch` objects starts at once. Each object's Reconcile waits for its own entry of the
+// answer, so requeues, backoff, write-back, events, metrics and finalizers stay per object. An object is
+// in at most one batch at a time: the controller never reconciles one object twice at once, and a
+// reconcile returns only once its object has left its batch (answered, or withdrawn before the run).
 type batcher struct {
-	r     *reconciler
-	slots chan struct{} // `concurrency` batch runs at once
+	r      *reconciler
+	size   int
+	window time.Duration
+	// ctx is the controller's, set before its first reconcile. Like a single run's, it bounds the wait
+	// for a run slot, never a run that has started.
+	ctx context.Context
 
 	mu      sync.Mutex
 	pending []*batchItem
 	timer   *time.Timer
+	// gen counts the batches started, so that the window timer of a batch that started full cannot cut
+	// the next batch's window short.
+	gen uint64
 }
 
 type batchItem struct {
 	obj  *unstructured.Unstructured
-	done chan batchAnswer
+	done chan batchReply
 }
 
-// batchAnswer is one object's share of a batch run, in the shape of a single run's result.
-type batchAnswer struct {
-	res script.Result
+// batchReply is one object's share of a batch run.
+type batchReply struct {
+	out outcome
 	err error
 }
 
-// batchEntry is one line of a reconcile-batch answer.
-type batchEntry struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Result    string `json:"result"`
-	Object    any    `json:"object"`
-	Message   string `json:"message"`
+func newBatcher(r *reconciler, cfg script.Config) *batcher {
+	return &batcher{r: r, size: cfg.Batch, window: cfg.BatchWindow}
 }
 
-func newBatcher(r *reconciler) *batcher {
-	return &batcher{r: r, slots: make(chan struct{}, r.sc.script.Config.Concurrency)}
-}
-
-// submit adds obj to the next batch and waits for its answer.
-func (b *batcher) submit(ctx context.Context, obj *unstructured.Unstructured) (script.Result, error) {
-	item := &batchItem{obj: obj, done: make(chan batchAnswer, 1)}
-	cfg := b.r.sc.script.Config
-	b.mu.Lock()
-	b.pending = append(b.pending, item)
-	switch {
-	case len(b.pending) >= cfg.Batch:
-		b.flushLocked()
-	case len(b.pending) == 1:
-		b.timer = time.AfterFunc(cfg.BatchWindow, func() {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			b.flushLocked()
-		})
-	}
-	b.mu.Unlock()
+// submit adds obj to the next batch and waits for its share of the answer. When ctx ends first, an
+// object whose batch has not started leaves it; one whose run has started waits for the run, which
+// ends within its time-out (or is killed by the shutdown drain), so its answer is acted on as a single
+// run's would be.
+func (b *batcher) submit(ctx context.Context, obj *unstructured.Unstructured) (outcome, error) {
+	item := &batchItem{obj: obj, done: make(chan batchReply, 1)}
+	b.add(item)
 	select {
 	case a := <-item.done:
-		return a.res, a.err
+		return a.out, a.err
 	case <-ctx.Done():
-		// The run goes on and answers into the buffered channel; this reconcile ends with shutdown.
-		return script.Result{}, ctx.Err()
+	}
+	if b.withdraw(item) {
+		return outcome{}, ctx.Err()
+	}
+	a := <-item.done
+	return a.out, a.err
+}
+
+func (b *batcher) add(item *batchItem) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending = append(b.pending, item)
+	switch {
+	case len(b.pending) >= b.size:
+		b.startLocked()
+	case len(b.pending) == 1:
+		gen := b.gen
+		b.timer = time.AfterFunc(b.window, func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if b.gen == gen {
+				b.startLocked()
+			}
+		})
 	}
 }
 
-// flushLocked starts a run for what is pending. Call with b.mu held.
-func (b *batcher) flushLocked() {
+// withdraw takes item out of the batch being gathered; false when its batch has started.
+func (b *batcher) withdraw(item *batchItem) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.Index(b.pending, item)
+	if i < 0 {
+		return false
+	}
+	b.pending = slices.Delete(b.pending, i, i+1)
+	if len(b.pending) == 0 {
+		b.startLocked() // starts nothing; ends the window
+	}
+	return true
+}
+
+// startLocked starts a run for the objects gathered and begins the next batch. Call with b.mu held.
+func (b *batcher) startLocked() {
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
 	}
-	if len(b.pending) == 0 {
-		return
-	}
+	b.gen++
 	items := b.pending
 	b.pending = nil
-	go b.run(items)
+	if len(items) > 0 {
+		go b.run(items)
+	}
 }
 
+// run runs reconcile-batch for items and hands each its share of the answer.
 func (b *batcher) run(items []*batchItem) {
-	b.slots <- struct{}{}
-	defer func() { <-b.slots }()
 	r := b.r
 	cfg := r.sc.script.Config
-	answer := func(i *batchItem, a batchAnswer) { i.done <- a }
-
-	objects := make([]any, 0, len(items))
-	for _, i := range items {
-		in := i.obj.DeepCopy()
-		unstructured.RemoveNestedField(in.Object, "metadata", "managedFields")
-		objects = append(objects, in.Object)
-	}
-	stdin, err := json.Marshal(objects)
-	if err != nil {
-		for _, i := range items {
-			answer(i, batchAnswer{err: err})
+	replyAll := func(out outcome, err error) {
+		for _, it := range items {
+			it.done <- batchReply{out: out, err: err}
 		}
+	}
+	objs := make([]*unstructured.Unstructured, len(items))
+	inputs := make([]any, len(items))
+	for i, it := range items {
+		objs[i] = it.obj
+		inputs[i] = scriptView(it.obj).Object
+	}
+	stdin, err := encodeInput(inputs)
+	if err != nil {
+		replyAll(outcome{}, err)
 		return
 	}
-	// Detached from any one object's reconcile: the run serves them all.
-	res, err := r.engine.runner.Run(context.Background(), script.Request{
-		Dir: r.sc.script.Dir, Operation: script.OpReconcileBatch, Stdin: stdin,
-		Timeout: min(cfg.Timeout, r.engine.maxScriptTimeout),
-		Env:     []string{"NUOP_SCRIPT=" + cfg.Name, "NUOP_OPERATION=" + string(script.OpReconcileBatch)},
-	})
+	res, err := r.runScript(b.ctx, script.OpReconcileBatch, stdin)
 	if err != nil {
-		for _, i := range items {
-			answer(i, batchAnswer{err: err})
-		}
+		replyAll(outcome{}, err)
 		return
 	}
 	r.engine.metrics.duration.WithLabelValues(cfg.Name, string(script.OpReconcileBatch)).Observe(res.Duration.Seconds())
+	r.engine.metrics.batchSize.WithLabelValues(cfg.Name).Observe(float64(len(items)))
 	r.log.Info("script run", "operation", script.OpReconcileBatch, "objects", len(items), "exitCode", res.ExitCode,
-		"result", resultOf(res), "duration", res.Duration.Round(time.Millisecond).String())
-	if len(res.Stderr) > 0 && items[0].obj.GetKind() != "Secret" {
-		r.logOutput(items[0].obj, "stderr", res.Stderr)
-	}
+		"result", batchRunResult(res), "duration", res.Duration.Round(time.Millisecond).String())
+	r.logOutput("stderr", res.Stderr, "objects", len(items))
 
-	var entries map[types.NamespacedName]batchEntry
-	var parseErr error
-	if res.ExitCode == 0 && !res.TimedOut {
-		entries, parseErr = parseBatchAnswer(res.Stdout)
+	base := outcome{op: script.OpReconcileBatch, batch: len(items)}
+	if res.Outcome() != script.OutcomeUnchanged {
+		// Any exit but 0, a signal or the time-out: the answer is not one, and every object fails.
+		r.logOutput("stdout", res.Stdout, "objects", len(items))
+		failed := base
+		failed.TimedOut = res.TimedOut
+		if !res.TimedOut {
+			failed.failure = exitReason(res)
+		}
+		replyAll(failed, nil)
+		return
 	}
-	for _, i := range items {
-		answer(i, batchAnswer{res: entryResult(res, entries, parseErr, i.obj)})
+	answer := ReadBatchAnswer(objs, res)
+	if answer.Detail != nil {
+		r.outputLog().Info("the reconcile-batch answer cannot be read: every object of the batch fails",
+			"reason", answer.Detail.Error(), "objects", len(items))
+		r.logOutput("stdout", res.Stdout, "objects", len(items))
+	}
+	if len(answer.Unknown) > 0 {
+		r.log.Info("the reconcile-batch answer has entries for objects not in the batch; they are ignored",
+			"unknown", answer.Unknown)
+	}
+	for i, it := range items {
+		it.done <- batchReply{out: entryOutcome(base, answer.Entries[i])}
 	}
 }
 
-// entryResult turns an object's entry of the answer into the result of a single run: exit 0 or 2 with
-// the object on stdout, or an error. A failed run, an unparsable answer, or a missing entry is an error.
-func entryResult(run script.Result, entries map[types.NamespacedName]batchEntry, parseErr error,
-	obj *unstructured.Unstructured) script.Result {
-	res := script.Result{Duration: run.Duration, CPUTime: run.CPUTime, TimedOut: run.TimedOut, ExitCode: run.ExitCode,
-		Signal: run.Signal}
-	if run.ExitCode != 0 || run.TimedOut {
-		if res.ExitCode == 0 {
-			res.ExitCode = -1
-		}
-		return res
+// entryOutcome is an object's entry of an answer as the result of a single run: exit 0, or exit 2 with
+// the object to write back on stdout, or a failure.
+func entryOutcome(base outcome, e BatchEntry) outcome {
+	o := base
+	switch {
+	case e.Problem != "":
+		o.failure = e.Problem
+	case e.Result == resultError:
+		o.failure = "the answer marks it as an error (its message is in the log)"
+		o.Stderr = []byte(e.Message)
+	case e.Result == resultChanged:
+		o.ExitCode = 2
+		o.object = e.Object
 	}
-	fail := func(msg string) script.Result {
-		res.ExitCode = 1
-		res.Stderr = []byte(msg)
-		return res
-	}
-	if parseErr != nil {
-		return fail("the reconcile-batch answer is not a YAML list of {namespace, name, result}: " + parseErr.Error())
-	}
-	e, ok := entries[client.ObjectKeyFromObject(obj)]
-	if !ok {
-		return fail("the reconcile-batch answer has no entry for this object")
-	}
-	switch e.Result {
-	case resultUnchanged:
-		res.ExitCode = 0
-	case resultChanged:
-		res.ExitCode = 2
-		if e.Object != nil {
-			res.Stdout, _ = json.Marshal(e.Object) // decoded from YAML into JSON types: always marshals
-		}
-	case resultError:
-		return fail(e.Message)
+	return o
+}
+
+// batchRunResult names how a batch run ended, for its log line.
+func batchRunResult(res script.Result) string {
+	switch res.Outcome() {
+	case script.OutcomeUnchanged:
+		return "answered"
+	case script.OutcomeTimeout:
+		return resultTimeout
 	default:
-		return fail(fmt.Sprintf("unknown result %q (want unchanged, changed or error)", e.Result))
+		return resultError
 	}
-	return res
 }
 
-// parseBatchAnswer reads the YAML 1.2 list a reconcile-batch run prints.
-func parseBatchAnswer(stdout []byte) (map[types.NamespacedName]batchEntry, error) {
-	var doc any
-	if err := yaml.NewDecoder(bytes.NewReader(stdout)).Decode(&doc); err != nil {
-		return nil, err
+// exitReason says how a run that did not exit 0 or 2 ended, without its output.
+func exitReason(res script.Result) string {
+	if res.Signal != "" {
+		return "killed by signal " + res.Signal
 	}
-	normal, err := jsonCompatible(doc)
-	if err != nil {
-		return nil, err
-	}
-	list, ok := normal.([]any)
-	if !ok {
-		return nil, fmt.Errorf("got %T, want a list", normal)
-	}
-	raw, _ := json.Marshal(list)
-	var entries []batchEntry
-	if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, err
-	}
-	out := make(map[types.NamespacedName]batchEntry, len(entries))
-	for _, e := range entries {
-		out[types.NamespacedName{Namespace: e.Namespace, Name: e.Name}] = e
-	}
-	return out, nil
+	return fmt.Sprintf("exit code %d", res.ExitCode)
 }

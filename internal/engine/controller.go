@@ -92,9 +92,9 @@ func (e *Engine) newScriptController(s *script.Script, kind kindInfo) (*scriptCo
 	}
 	sc := &scriptController{script: s, kind: kind, cache: c}
 	sc.rec = &reconciler{engine: e, sc: sc, log: e.log.WithValues("script", cfg.Name), own: newOwnWrites(),
-		sweepCh: make(chan event.GenericEvent, sweepQueue)}
+		sweepCh: make(chan event.GenericEvent, sweepQueue), slots: make(chan struct{}, cfg.Concurrency)}
 	if cfg.Batch > 0 {
-		sc.rec.batch = newBatcher(sc.rec)
+		sc.rec.batch = newBatcher(sc.rec, cfg)
 	}
 	return sc, nil
 }
@@ -105,7 +105,8 @@ func (sc *scriptController) start(parent context.Context, log logr.Logger) error
 	skip := true
 	ctrl, err := controller.NewUnmanaged("script-"+cfg.Name, controller.Options{
 		Reconciler: sc.rec,
-		// With batches, enough reconciles must wait at once to fill `concurrency` batches.
+		// With batches, enough reconciles must wait at once to fill `concurrency` batches; the script's
+		// slots keep its nu runs to `concurrency`.
 		MaxConcurrentReconciles: cfg.Concurrency * max(1, cfg.Batch),
 		// Reloads create a controller of the same name again.
 		SkipNameValidation: &skip,
@@ -126,6 +127,10 @@ func (sc *scriptController) start(parent context.Context, log logr.Logger) error
 	}
 	ctx, cancel := context.WithCancel(parent)
 	sc.cancel = cancel
+	if sc.rec.batch != nil {
+		// Before the controller starts: its reconciles read it.
+		sc.rec.batch.ctx = ctx
+	}
 	sc.stopped = make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {

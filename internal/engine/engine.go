@@ -118,6 +118,8 @@ type Engine struct {
 	// started is set once Start runs, i.e. on the leader.
 	started bool
 	wake    chan struct{}
+	// writes holds one token per API write in flight (maxWrites).
+	writes chan struct{}
 }
 
 // New creates an engine on mgr's connection.
@@ -154,6 +156,7 @@ func New(mgr manager.Manager, runner *script.Runner, opts Options) (*Engine, err
 		running:          map[string]*scriptController{},
 		status:           map[string]ScriptStatus{},
 		wake:             make(chan struct{}, 1),
+		writes:           make(chan struct{}, maxWrites),
 	}, nil
 }
 

@@ -48,14 +48,17 @@ const (
 type metrics struct {
 	runs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	loaded   *prometheus.GaugeVec
+	// batchSize is the number of objects of each reconcile-batch run.
+	batchSize *prometheus.HistogramVec
+	loaded    *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nuop_script_runs_total",
-			Help: "Script runs by script, operation (reconcile, finalize) and result (unchanged, changed, error, timeout).",
+			Help: "Script runs by script, operation (reconcile, finalize) and result (unchanged, changed, error, timeout); " +
+				"with batches, each object's share of a reconcile-batch run counts as its reconcile.",
 		}, []string{labelScript, labelOperation, labelResult}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "nuop_script_run_duration_seconds",
@@ -63,6 +66,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			// nu starts in ~40 ms; kubectl calls add hundreds of ms each; runs are capped at minutes.
 			Buckets: []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
 		}, []string{labelScript, labelOperation}),
+		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "nuop_script_batch_size",
+			Help:    "Objects given to each reconcile-batch run, by script.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
+		}, []string{labelScript}),
 		loaded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "nuop_scripts_loaded",
 			Help: "Scripts by load state: ready (running) or failed (not loaded, or degraded to its last good version).",
@@ -74,6 +82,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.batchSize, err = register(reg, m.batchSize); err != nil {
 		return nil, err
 	}
 	if m.loaded, err = register(reg, m.loaded); err != nil {
@@ -101,4 +112,5 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 func (m *metrics) forget(script string) {
 	m.runs.DeletePartialMatch(prometheus.Labels{labelScript: script})
 	m.duration.DeletePartialMatch(prometheus.Labels{labelScript: script})
+	m.batchSize.DeletePartialMatch(prometheus.Labels{labelScript: script})
 }

@@ -52,9 +52,15 @@ const (
 // on the new version at once, without the failure backoff.
 var runAgainNow = reconcile.Result{RequeueAfter: 10 * time.Millisecond}
 
-// writeTimeout bounds the API writes after a run; they use a context detached from shutdown, so a
-// script's finished work is written back even while the controller stops.
+// writeTimeout bounds the API writes of one step (see write).
 const writeTimeout = 30 * time.Second
+
+// maxWrites bounds the engine's API writes in flight. A batch's answers arrive at once: writing all of
+// them at once only piles requests and their responses up in memory (300 objects in batches of 150: the
+// anonymous memory at the end 37-40 MiB against 20-23 MiB with 2 to 32 at once) and buys no speed from a
+// busy API server; 16 keep one busy, and are far above what the client rate limit lets through elsewhere.
+// A slot is held for one step's writes only, never across a script run.
+const maxWrites = 16
 
 // reconciler runs one script for the objects of its controller.
 type reconciler struct {
@@ -66,6 +72,40 @@ type reconciler struct {
 	sweepCh chan event.GenericEvent
 	// batch gathers reconciles into reconcile-batch runs when the script sets `batch`; nil otherwise.
 	batch *batcher
+	// slots holds one token per nu run of this script: at most `concurrency` at once, batch runs
+	// included (with `batch`, the controller has more workers than that, to fill the batches).
+	slots chan struct{}
+}
+
+// outcome is a run's result for one object: a single run's, or the object's share of a batch run's.
+type outcome struct {
+	script.Result
+	// op is the operation that ran: reconcile, finalize or reconcile-batch.
+	op script.Operation
+	// batch is how many objects the run served; 0 for a single run.
+	batch int
+	// failure, when set, is why the object failed although the run's exit does not say so (a batch run's
+	// answer), in words for an event: never the script's output.
+	failure string
+	// object is what a changed entry of a batch run's answer gives to write back, already decoded.
+	object map[string]any
+}
+
+// writtenBack is the object to write back for in: the entry's object, or the object printed on stdout;
+// false when it is not in itself (SCRIPT-PROTOCOL section 3).
+func (o outcome) writtenBack(in *unstructured.Unstructured) (*unstructured.Unstructured, bool) {
+	if o.object != nil {
+		return WrittenBackObject(in, o.object)
+	}
+	return WrittenBack(in, o.Stdout)
+}
+
+// Outcome is the result's, unless the object failed in a batch.
+func (o outcome) Outcome() script.Outcome {
+	if o.failure != "" {
+		return script.OutcomeError
+	}
+	return o.Result.Outcome()
 }
 
 func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -92,9 +132,10 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			// Not ours to finalize; and no finalizer may be added to an object being deleted.
 			return reconcile.Result{}, nil
 		case !slices.Contains(obj.GetFinalizers(), cfg.Finalizer):
-			wctx, cancel := writeContext(ctx)
-			defer cancel()
-			if err := addFinalizer(wctx, r.engine.client, obj, cfg.Finalizer, r.engine.instance); err != nil {
+			err := r.engine.write(ctx, func(wctx context.Context) error {
+				return addFinalizer(wctx, r.engine.client, obj, cfg.Finalizer, r.engine.instance)
+			})
+			if err != nil {
 				if apierrors.IsConflict(err) {
 					return runAgainNow, nil
 				}
@@ -121,10 +162,20 @@ func (r *reconciler) reconcile(ctx context.Context, obj *unstructured.Unstructur
 	}
 	switch res.Outcome() {
 	case script.OutcomeUnchanged:
-		r.logOutput(obj, "stdout", res.Stdout)
+		r.logOutput("stdout", res.Stdout, "object", objectRef(obj))
 		return reconcile.Result{RequeueAfter: cfg.RequeueAfterNoop}, nil
 	case script.OutcomeChanged:
-		written, err := r.writeBack(ctx, obj, res.Stdout)
+		out, ok := res.writtenBack(obj)
+		if !ok {
+			// The script made its own changes (with kubectl) and printed something else.
+			r.logOutput("stdout", res.Stdout, "object", objectRef(obj))
+			if res.object != nil {
+				r.outputLog().Info("the object of its entry in the reconcile-batch answer names another object; "+
+					"nothing is written back", "object", objectRef(obj))
+			}
+			return reconcile.Result{RequeueAfter: cfg.RequeueAfterChange}, nil
+		}
+		err := r.writeBack(ctx, obj, out)
 		if apierrors.IsConflict(err) {
 			// Someone else changed the object while the script ran: run again on the new version, at once.
 			return runAgainNow, nil
@@ -133,9 +184,6 @@ func (r *reconciler) reconcile(ctx context.Context, obj *unstructured.Unstructur
 			r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptFailed, "reconcile",
 				"the object printed by the script could not be written back: %s", apiErrorReason(err))
 			return reconcile.Result{}, err
-		}
-		if !written {
-			r.logOutput(obj, "stdout", res.Stdout)
 		}
 		return reconcile.Result{RequeueAfter: cfg.RequeueAfterChange}, nil
 	default:
@@ -153,15 +201,16 @@ func (r *reconciler) finalize(ctx context.Context, obj *unstructured.Unstructure
 	if o := res.Outcome(); o != script.OutcomeUnchanged && o != script.OutcomeChanged {
 		return reconcile.Result{}, r.failed(obj, script.OpFinalize, res)
 	}
-	r.logOutput(obj, "stdout", res.Stdout)
+	r.logOutput("stdout", res.Stdout, "object", objectRef(obj))
 	return r.release(ctx, obj, reason, fmt.Sprintf("finalize of script %s succeeded; finalizer %s removed", cfg.Name, cfg.Finalizer))
 }
 
 // release removes the finalizer without running anything more.
 func (r *reconciler) release(ctx context.Context, obj *unstructured.Unstructured, reason, note string) (reconcile.Result, error) {
-	wctx, cancel := writeContext(ctx)
-	defer cancel()
-	if err := removeFinalizer(wctx, r.engine.client, obj, r.sc.script.Config.Finalizer); err != nil {
+	err := r.engine.write(ctx, func(wctx context.Context) error {
+		return removeFinalizer(wctx, r.engine.client, obj, r.sc.script.Config.Finalizer)
+	})
+	if err != nil {
 		if apierrors.IsConflict(err) {
 			return runAgainNow, nil
 		}
@@ -218,14 +267,14 @@ func (r *reconciler) stillMatches(obj *unstructured.Unstructured) bool {
 	return err == nil && sel.Matches(labels.Set(obj.GetLabels()))
 }
 
-// run executes one operation of the script for obj, records its metrics and log line. done is true when
-// the reconcile must end here (the process could not be started), with err as its error.
-func (r *reconciler) run(ctx context.Context, obj *unstructured.Unstructured, op script.Operation) (script.Result, bool, error) {
+// run executes one operation of the script for obj (reconcile in a batch when the script batches),
+// records its metrics and log line. done is true when the reconcile must end here (the process could
+// not be started), with err as its error.
+func (r *reconciler) run(ctx context.Context, obj *unstructured.Unstructured, op script.Operation) (outcome, bool, error) {
 	cfg := r.sc.script.Config
-	batched := op == script.OpReconcile && r.batch != nil
-	var res script.Result
+	var res outcome
 	var err error
-	if batched {
+	if op == script.OpReconcile && r.batch != nil {
 		res, err = r.batch.submit(ctx, obj)
 	} else {
 		res, err = r.runOne(ctx, obj, op)
@@ -239,82 +288,101 @@ func (r *reconciler) run(ctx context.Context, obj *unstructured.Unstructured, op
 		r.engine.metrics.runs.WithLabelValues(cfg.Name, string(op), resultError).Inc()
 		return res, true, fmt.Errorf("starting %s of script %s: %w", op, cfg.Name, err)
 	}
-	result := resultOf(res)
+	result := resultOf(res.Outcome())
 	r.engine.metrics.runs.WithLabelValues(cfg.Name, string(op), result).Inc()
-	if batched {
+	if res.batch > 0 {
 		// The batch run has logged itself and its output, and its duration is recorded once per run; what
 		// is left is this object's error message, if the answer gave one.
-		r.logOutput(obj, "stderr", res.Stderr)
+		r.logOutput("message", res.Stderr, "object", objectRef(obj))
 		return res, false, nil
 	}
 	r.engine.metrics.duration.WithLabelValues(cfg.Name, string(op)).Observe(res.Duration.Seconds())
 	r.log.Info("script run", "operation", op, "object", objectRef(obj), "exitCode", res.ExitCode,
 		"result", result, "duration", res.Duration.Round(time.Millisecond).String())
-	r.logOutput(obj, "stderr", res.Stderr)
+	r.logOutput("stderr", res.Stderr, "object", objectRef(obj))
 	return res, false, nil
 }
 
 // runOne runs one operation of the script for one object.
-func (r *reconciler) runOne(ctx context.Context, obj *unstructured.Unstructured, op script.Operation) (script.Result, error) {
-	cfg := r.sc.script.Config
-	stdin, err := objectInput(obj)
+func (r *reconciler) runOne(ctx context.Context, obj *unstructured.Unstructured, op script.Operation) (outcome, error) {
+	stdin, err := encodeInput(scriptView(obj).Object)
 	if err != nil {
-		return script.Result{}, err
+		return outcome{}, err
 	}
+	res, err := r.runScript(ctx, op, stdin,
+		"NUOP_OBJECT_API_VERSION="+obj.GetAPIVersion(),
+		"NUOP_OBJECT_KIND="+obj.GetKind(),
+		"NUOP_OBJECT_NAMESPACE="+obj.GetNamespace(),
+		"NUOP_OBJECT_NAME="+obj.GetName(),
+	)
+	return outcome{Result: res, op: op}, err
+}
+
+// runScript runs an operation of the script once a slot of its concurrency is free. ctx bounds the wait
+// for a slot (the script's and the runner's), not the run: that ends at its exit or its time-out.
+func (r *reconciler) runScript(ctx context.Context, op script.Operation, stdin []byte, env ...string) (script.Result, error) {
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return script.Result{}, ctx.Err()
+	}
+	defer func() { <-r.slots }()
+	cfg := r.sc.script.Config
 	return r.engine.runner.Run(ctx, script.Request{
 		Dir:       r.sc.script.Dir,
 		Operation: op,
 		Stdin:     stdin,
 		Timeout:   min(cfg.Timeout, r.engine.maxScriptTimeout),
-		Env: []string{
-			"NUOP_SCRIPT=" + cfg.Name,
-			"NUOP_OPERATION=" + string(op),
-			"NUOP_OBJECT_API_VERSION=" + obj.GetAPIVersion(),
-			"NUOP_OBJECT_KIND=" + obj.GetKind(),
-			"NUOP_OBJECT_NAMESPACE=" + obj.GetNamespace(),
-			"NUOP_OBJECT_NAME=" + obj.GetName(),
-		},
+		Env:       append([]string{"NUOP_SCRIPT=" + cfg.Name, "NUOP_OPERATION=" + string(op)}, env...),
 	})
 }
 
-// failed records an error or time-out: a Warning event with the exit code and reason, never output
+// failed records an error or time-out: a Warning event with the exit code or reason, never output
 // (it may hold secrets), and an error so the object is retried with backoff.
-func (r *reconciler) failed(obj *unstructured.Unstructured, op script.Operation, res script.Result) error {
-	r.logOutput(obj, "stdout", res.Stdout)
+func (r *reconciler) failed(obj *unstructured.Unstructured, action script.Operation, res outcome) error {
+	r.logOutput("stdout", res.Stdout, "object", objectRef(obj))
+	what := fmt.Sprintf("%s of script %s", res.op, r.sc.script.Config.Name)
+	if res.batch > 0 {
+		what += fmt.Sprintf(" (a batch of %d objects)", res.batch)
+	}
 	if res.TimedOut {
-		r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptTimeout, string(op),
-			"%s of script %s was killed after its time-out", op, r.sc.script.Config.Name)
-		return fmt.Errorf("%s of script %s timed out", op, r.sc.script.Config.Name)
+		r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptTimeout, string(action), "%s was killed after its time-out", what)
+		return fmt.Errorf("%s timed out", what)
 	}
-	reason := fmt.Sprintf("exit code %d", res.ExitCode)
-	if res.ExitCode < 0 {
-		reason = "killed by signal " + res.Signal
+	reason := res.failure
+	if reason == "" {
+		reason = exitReason(res.Result)
 	}
-	r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptFailed, string(op),
-		"%s of script %s failed: %s", op, r.sc.script.Config.Name, reason)
-	return fmt.Errorf("%s of script %s failed: %s", op, r.sc.script.Config.Name, reason)
+	r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptFailed, string(action), "%s failed: %s", what, reason)
+	return fmt.Errorf("%s failed: %s", what, reason)
 }
 
-// logOutput logs a stream line by line at info; for Secrets only at debug, since a script may print
-// what it read.
-func (r *reconciler) logOutput(obj *unstructured.Unstructured, stream string, out []byte) {
+// outputLog is where script output goes: info, or debug for a script on Secrets, since a script may
+// print what it read.
+func (r *reconciler) outputLog() logr.Logger {
+	if gvk := r.sc.kind.gvk; gvk.Kind == "Secret" && gvk.Group == "" {
+		return r.log.V(1)
+	}
+	return r.log.V(0)
+}
+
+// logOutput logs a stream of a run line by line, with keysAndValues naming what the run was for.
+func (r *reconciler) logOutput(stream string, out []byte, keysAndValues ...any) {
 	if len(out) == 0 {
 		return
 	}
-	log := r.log.V(0)
-	if obj.GetKind() == "Secret" && obj.GroupVersionKind().Group == "" {
-		log = r.log.V(1)
-	}
+	log := r.outputLog()
 	if !log.Enabled() {
 		return
 	}
+	kv := append([]any{"stream", stream}, keysAndValues...)
 	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		log.Info(line, "stream", stream, "object", objectRef(obj))
+		log.Info(line, kv...)
 	}
 }
 
-func resultOf(res script.Result) string {
-	switch res.Outcome() {
+func resultOf(o script.Outcome) string {
+	switch o {
 	case script.OutcomeUnchanged:
 		return resultUnchanged
 	case script.OutcomeChanged:
@@ -326,16 +394,20 @@ func resultOf(res script.Result) string {
 	}
 }
 
-// objectInput is the object as a script reads it: JSON (which is YAML), apiVersion and kind always set,
-// managed fields removed.
-func objectInput(obj *unstructured.Unstructured) ([]byte, error) {
+// scriptView is the object as a script reads it: apiVersion and kind always set, managed fields removed.
+func scriptView(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	in := obj.DeepCopy()
 	unstructured.RemoveNestedField(in.Object, "metadata", "managedFields")
+	return in
+}
+
+// encodeInput is a script's stdin: JSON, which is YAML.
+func encodeInput(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(in.Object); err != nil {
-		return nil, fmt.Errorf("encoding the object for the script: %w", err)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding the input of the script: %w", err)
 	}
 	return buf.Bytes(), nil
 }
@@ -347,8 +419,19 @@ func objectRef(obj *unstructured.Unstructured) string {
 	return obj.GetNamespace() + "/" + obj.GetName()
 }
 
-func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+// write runs fn, the engine's API writes of one step, once one of the engine's write slots is free. Its
+// context is detached from shutdown, so a script's finished work is written even while the controller
+// stops, and bounded by writeTimeout, the wait included.
+func (e *Engine) write(ctx context.Context, fn func(context.Context) error) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	select {
+	case e.writes <- struct{}{}:
+	case <-wctx.Done():
+		return fmt.Errorf("waiting for a write slot: %w", wctx.Err())
+	}
+	defer func() { <-e.writes }()
+	return fn(wctx)
 }
 
 func apiErrorReason(err error) string {

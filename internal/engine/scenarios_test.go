@@ -393,25 +393,14 @@ var _ = Describe("engine scenarios", func() {
 
 		// Sample the live processes too: Peak is a high-water mark over the whole suite, which every other
 		// spec's runs are bounded by as well.
-		sampleCtx, stopSampling := context.WithCancel(ctx)
-		sampled := make(chan int)
-		go func() {
-			defer GinkgoRecover()
-			most := 0
-			for sampleCtx.Err() == nil {
-				most = max(most, runner.Supervisor.Live())
-				time.Sleep(5 * time.Millisecond)
-			}
-			sampled <- most
-		}()
+		mostLive := sampleLive()
 
 		const objects = 60
 		for i := range objects {
 			newConfigMap(ns, fmt.Sprintf("many-%02d", i), map[string]string{"engine-test/many": "yes"})
 		}
 		Eventually(unchanged).WithTimeout(time.Minute).Should(BeNumerically(">=", before+objects))
-		stopSampling()
-		Expect(<-sampled).To(BeNumerically("<=", runner.MaxProcesses))
+		Expect(mostLive()).To(BeNumerically("<=", runner.MaxProcesses))
 		Expect(runner.Supervisor.Peak()).To(BeNumerically("<=", runner.MaxProcesses))
 		Expect(runner.MaxProcesses).To(Equal(4), "the cap the suite configures, below the script's concurrency of 10")
 	})
@@ -501,6 +490,26 @@ func TestChangedBeyondVersion(t *testing.T) {
 			t.Error("changedBeyondVersion dropped an update of an object that is not unstructured")
 		}
 	})
+}
+
+// sampleLive samples the live nu processes until the function it returns is called, which returns the
+// most it saw.
+func sampleLive() func() int {
+	sampleCtx, stop := context.WithCancel(ctx)
+	sampled := make(chan int)
+	go func() {
+		defer GinkgoRecover()
+		most := 0
+		for sampleCtx.Err() == nil {
+			most = max(most, runner.Supervisor.Live())
+			time.Sleep(5 * time.Millisecond)
+		}
+		sampled <- most
+	}()
+	return func() int {
+		stop()
+		return <-sampled
+	}
 }
 
 // lockedLabel marks a ConfigMap lockConfigMaps refuses to update.

@@ -31,18 +31,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// writeBack writes the object a script printed on exit 2, if the whole of stdout is exactly one object
-// with the input's apiVersion, kind, namespace and name (SCRIPT-PROTOCOL section 3). The update carries
-// the input's resourceVersion, so a concurrent change is a conflict, not a lost update; status goes
-// through the status subresource when the kind has one. written is false when stdout is not such an
-// object: the script made its own changes (with kubectl) and printed a log.
-func (r *reconciler) writeBack(ctx context.Context, in *unstructured.Unstructured, stdout []byte) (bool, error) {
-	out, ok := WrittenBack(in, stdout)
-	if !ok {
-		return false, nil
-	}
-	ctx, cancel := writeContext(ctx)
-	defer cancel()
+// writeBack writes out, the object a script printed on exit 2 or gave in its batch entry (see
+// WrittenBack). The update carries the input's resourceVersion, so a concurrent change is a conflict, not
+// a lost update; status goes through the status subresource when the kind has one.
+func (r *reconciler) writeBack(ctx context.Context, in, out *unstructured.Unstructured) error {
 	key := client.ObjectKeyFromObject(in)
 	out.SetResourceVersion(in.GetResourceVersion())
 	unstructured.RemoveNestedField(out.Object, "metadata", "managedFields")
@@ -51,20 +43,22 @@ func (r *reconciler) writeBack(ctx context.Context, in *unstructured.Unstructure
 	outStatus, hasStatus := out.Object["status"]
 	statusChanged := hasStatus && (!hadStatus || !reflect.DeepEqual(inStatus, outStatus))
 
-	if !sameExceptStatus(in, out, r.sc.kind.hasStatus) {
-		if err := r.engine.client.Update(ctx, out); err != nil {
-			return true, err
+	return r.engine.write(ctx, func(ctx context.Context) error {
+		if !sameExceptStatus(in, out, r.sc.kind.hasStatus) {
+			if err := r.engine.client.Update(ctx, out); err != nil {
+				return err
+			}
+			r.own.add(key, out.GetResourceVersion())
 		}
-		r.own.add(key, out.GetResourceVersion())
-	}
-	if statusChanged && r.sc.kind.hasStatus {
-		out.Object["status"] = outStatus
-		if err := r.engine.client.Status().Update(ctx, out); err != nil {
-			return true, err
+		if statusChanged && r.sc.kind.hasStatus {
+			out.Object["status"] = outStatus
+			if err := r.engine.client.Status().Update(ctx, out); err != nil {
+				return err
+			}
+			r.own.add(key, out.GetResourceVersion())
 		}
-		r.own.add(key, out.GetResourceVersion())
-	}
-	return true, nil
+		return nil
+	})
 }
 
 // sameExceptStatus compares what an update of the main resource would change. Without a status
@@ -105,7 +99,13 @@ func WrittenBack(in *unstructured.Unstructured, stdout []byte) (*unstructured.Un
 	if !ok {
 		return nil, false
 	}
-	out := &unstructured.Unstructured{Object: m}
+	return WrittenBackObject(in, m)
+}
+
+// WrittenBackObject returns printed, a decoded object (in JSON's types), as the object to write back for
+// in, when it has in's apiVersion, kind, namespace and name. It does not copy printed.
+func WrittenBackObject(in *unstructured.Unstructured, printed map[string]any) (*unstructured.Unstructured, bool) {
+	out := &unstructured.Unstructured{Object: printed}
 	if out.GetAPIVersion() != in.GetAPIVersion() || out.GetKind() != in.GetKind() ||
 		out.GetNamespace() != in.GetNamespace() || out.GetName() != in.GetName() {
 		return nil, false

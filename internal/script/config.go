@@ -49,6 +49,9 @@ const (
 	DefaultTimeout            = 60 * time.Second
 	DefaultConcurrency        = 2
 	DefaultBatchWindow        = 100 * time.Millisecond
+	// MaxBatch bounds `batch`: the engine keeps concurrency × batch reconciles waiting to fill batches,
+	// and a larger batch's answer would hardly fit the output cap of a run (1 MiB).
+	MaxBatch = 1000
 )
 
 // Config is a script's validated `config` output (SCRIPT-PROTOCOL section 2), defaults applied.
@@ -161,8 +164,8 @@ func (c Config) Validate() error {
 	if c.Concurrency < 1 {
 		add("concurrency must be at least 1, got %d", c.Concurrency)
 	}
-	if c.Batch < 0 {
-		add("batch must be 0 (off) or more, got %d", c.Batch)
+	if c.Batch < 0 || c.Batch > MaxBatch {
+		add("batch must be 0 (off) to %d, got %d", MaxBatch, c.Batch)
 	}
 	if c.BatchWindow < 0 {
 		add("batchWindow must not be negative")

@@ -105,7 +105,7 @@ var _ = Describe("standard mode", Ordered, func() {
 	It("serves /health and /ready on :8080 and becomes ready once the scripts are loaded", func() {
 		Expect(utils.WaitForStatus("http://127.0.0.1:8080/health", http.StatusOK, time.Minute)).To(Succeed())
 		Expect(utils.WaitForStatus("http://127.0.0.1:8080/ready", http.StatusOK, time.Minute)).To(Succeed())
-		Eventually(session.Err).Should(gbytesSay(`scripts loaded.*"loaded": 3, "failed": 0`))
+		Eventually(session.Err).Should(gbytesSay(`scripts loaded.*"loaded": 4, "failed": 0`))
 	})
 
 	It("runs the bundled greeting script: status written through the status subresource", func() {
@@ -155,7 +155,7 @@ var _ = Describe("standard mode", Ordered, func() {
 		Expect(os.MkdirAll(filepath.Join(scriptRoot, "extra"), 0o755)).To(Succeed())
 		Expect(os.WriteFile(filepath.Join(scriptRoot, "extra", "mod.nu"),
 			[]byte(strings.Replace(string(enforcer), `name: "label-enforcer"`, `name: "label-enforcer-extra"`, 1)), 0o644)).To(Succeed())
-		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`scripts loaded.*"loaded": 4, "failed": 0`))
+		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`scripts loaded.*"loaded": 5, "failed": 0`))
 		Eventually(session.Err).Should(gbytesSay(`script started.*"script": "label-enforcer-extra"`))
 
 		// Edited: its selector changes, so its controller is replaced: the old one stops completely first.
@@ -173,7 +173,7 @@ var _ = Describe("standard mode", Ordered, func() {
 
 		mark = len(session.Err.Contents())
 		Expect(os.RemoveAll(filepath.Join(scriptRoot, "extra"))).To(Succeed())
-		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 3, "failed": 0`))
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 4, "failed": 0`))
 	})
 
 	It("reloads on edits: a broken edit keeps the last good version, a removed script lets go of its finalizers", func() {
@@ -185,10 +185,10 @@ var _ = Describe("standard mode", Ordered, func() {
 		after := func() string { return string(session.Err.Contents()[mark:]) }
 		Expect(os.WriteFile(greeting, []byte("def main [] {}\ndef \"main config\" [] { {name: greeting} | to yaml }\n"), 0o644)).To(Succeed())
 		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`script failed to load; its last good version keeps running`))
-		Eventually(after).Should(MatchRegexp(`scripts loaded.*"loaded": 3, "failed": 1`), "the degraded script still runs")
+		Eventually(after).Should(MatchRegexp(`scripts loaded.*"loaded": 4, "failed": 1`), "the degraded script still runs")
 		mark = len(session.Err.Contents())
 		Expect(os.WriteFile(greeting, good, 0o644)).To(Succeed())
-		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 3, "failed": 0`))
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 4, "failed": 0`))
 
 		// Removing the replicator releases its finalizers (this instance's only) without running finalize.
 		Expect(os.RemoveAll(filepath.Join(scriptRoot, "config-replicator"))).To(Succeed())

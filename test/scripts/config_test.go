@@ -45,14 +45,14 @@ func scriptConfig(script string) map[string]any {
 }
 
 var _ = Describe("the scripts' config", func() {
-	It("ships the three examples, each a directory with mod.nu", func() {
+	It("ships the four examples, each a directory with mod.nu", func() {
 		mods, err := filepath.Glob(filepath.Join(scriptsDir, "*", "mod.nu"))
 		Expect(err).NotTo(HaveOccurred())
 		names := make([]string, 0, len(mods))
 		for _, m := range mods {
 			names = append(names, filepath.Base(filepath.Dir(m)))
 		}
-		Expect(names).To(ConsistOf("config-replicator", "greeting", "label-enforcer"))
+		Expect(names).To(ConsistOf("config-hash", "config-replicator", "greeting", "label-enforcer"))
 	})
 
 	DescribeTable("parses, names its directory, and has only known keys",
@@ -74,6 +74,13 @@ var _ = Describe("the scripts' config", func() {
 			dir := filepath.Join(scriptsDir, script)
 			help := runNu(script, nil, scriptEnv(script, "", nil, ""), filepath.Join(dir, "mod.nu"), "finalize", "--help")
 			if _, ok := config["finalizer"]; ok {
+				Expect(help.code).To(Equal(0), "%s", help)
+			} else {
+				Expect(help.code).To(Equal(1), "%s", help)
+			}
+			// And batch a reconcile-batch command.
+			help = runNu(script, nil, scriptEnv(script, "", nil, ""), filepath.Join(dir, "mod.nu"), "reconcile-batch", "--help")
+			if _, ok := config["batch"]; ok {
 				Expect(help.code).To(Equal(0), "%s", help)
 			} else {
 				Expect(help.code).To(Equal(1), "%s", help)
@@ -100,10 +107,15 @@ var _ = Describe("the scripts' config", func() {
 		Entry("greeting", "greeting", map[string]any{
 			"group": "examples.kemper.buzz", "version": "v1alpha1", "kind": "Greeting",
 		}),
+		Entry("config-hash", "config-hash", map[string]any{
+			"group": "", "version": "v1", "kind": "ConfigMap",
+			"labelSelectors": map[string]any{"nuop.kemper.buzz/hash": "yes"},
+			"batch":          50,
+		}),
 	)
 
 	It("prints help and exits 0 without a sub-command", func() {
-		for _, script := range []string{"config-replicator", "label-enforcer", "greeting"} {
+		for _, script := range []string{"config-replicator", "label-enforcer", "greeting", "config-hash"} {
 			res := runNu(script, nil, scriptEnv(script, "", nil, ""), "mod.nu")
 			Expect(res.code).To(Equal(0), "%s", res)
 			Expect(res.stdout).To(ContainSubstring("reconcile"))

@@ -30,6 +30,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -48,11 +49,12 @@ const (
 	createWorkers      = 16
 )
 
-// modNu is the benchmark's script: SCRIPT-PROTOCOL section 3's write-back, nothing else. %s is an extra
-// config line (concurrency) or nothing.
+// modNu is the benchmark's script: SCRIPT-PROTOCOL section 3's write-back, and section 8's in batch form,
+// nothing else. %s holds extra config lines (concurrency, batch) or nothing.
 const modNu = `# bench: the script engine benchmark's script (test/bench/engine). For a ConfigMap labelled bench=yes it
 # prints the object with the label benched=yes and exits 2 (the engine writes it back), or exits 0 when the
-# label is there. Requeue times of an hour: no timer fires during the benchmark.
+# label is there; reconcile-batch does the same for a list, one entry per object. Requeue times of an hour:
+# no timer fires during the benchmark.
 
 def main [] { help main }
 
@@ -75,7 +77,29 @@ def "main reconcile" [] {
     print ($obj | upsert metadata.labels.benched "yes" | to yaml)
     exit 2
 }
+
+def "main reconcile-batch" [] {
+    let answer = $in | from yaml | each {|obj|
+        let id = { namespace: $obj.metadata.namespace, name: $obj.metadata.name }
+        if ($obj.metadata.labels?.benched? == "yes") {
+            $id | insert result "unchanged"
+        } else {
+            $id | insert result "changed" | insert object ($obj | upsert metadata.labels.benched "yes")
+        }
+    }
+    print ($answer | to yaml)
+    exit 0
+}
 `
+
+// mode is one way of running the script: one nu run per object, or batches.
+type mode struct {
+	name string
+	// op is the operation whose runs are the nu runs: reconcile or reconcile-batch.
+	op string
+	// scriptDir holds the script's mod.nu with this mode's config; the manager loads its parent.
+	scriptDir string
+}
 
 // harness holds the parts of one benchmark run.
 type harness struct {
@@ -84,7 +108,7 @@ type harness struct {
 	nu         string
 	binDir     string
 	manager    string
-	scriptDir  string
+	modes      []mode
 	kubeconfig string
 
 	env    *envtest.Environment
@@ -105,25 +129,47 @@ func newHarness(c config, tmp string) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &harness{c: c, tmp: tmp, nu: nu, binDir: binDir, manager: c.manager,
-		scriptDir: filepath.Join(tmp, "scripts", scriptName), kubeconfig: filepath.Join(tmp, "kubeconfig")}
+	h := &harness{c: c, tmp: tmp, nu: nu, binDir: binDir, manager: c.manager, kubeconfig: filepath.Join(tmp, "kubeconfig")}
 	if h.manager == "" {
 		step("building the manager (go build ./cmd)")
 		if h.manager, err = utils.BuildManager(tmp); err != nil {
 			return nil, err
 		}
 	}
-	extra := ""
+	common := ""
 	if c.concurrency > 0 {
-		extra = "\n        concurrency: " + strconv.Itoa(c.concurrency)
+		common = "\n        concurrency: " + strconv.Itoa(c.concurrency)
 	}
-	if err := os.MkdirAll(h.scriptDir, 0o755); err != nil {
-		return nil, err
+	batchConfig := common + "\n        batch: " + strconv.Itoa(c.batch)
+	if c.batchWindow > 0 {
+		batchConfig += "\n        batchWindow: " + strconv.FormatInt(c.batchWindow.Milliseconds(), 10)
 	}
-	if err := os.WriteFile(filepath.Join(h.scriptDir, "mod.nu"), fmt.Appendf(nil, modNu, extra), 0o644); err != nil {
-		return nil, err
+	all := []struct {
+		mode
+		config string
+	}{
+		{mode{name: modePerObject, op: "reconcile"}, common},
+		{mode{name: modeBatch, op: "reconcile-batch"}, batchConfig},
+	}
+	for _, m := range all {
+		// The per-object script is written in any mode: the floor runs it.
+		m.scriptDir = filepath.Join(tmp, "scripts-"+m.name, scriptName)
+		if err := os.MkdirAll(m.scriptDir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(m.scriptDir, "mod.nu"), fmt.Appendf(nil, modNu, m.config), 0o644); err != nil {
+			return nil, err
+		}
+		if c.mode == modeBoth || c.mode == m.name {
+			h.modes = append(h.modes, m.mode)
+		}
 	}
 	return h, nil
+}
+
+// perObjectDir is the script directory the floor's runs use: the same script, without batch.
+func (h *harness) perObjectDir() string {
+	return filepath.Join(h.tmp, "scripts-"+modePerObject, scriptName)
 }
 
 func (h *harness) startCluster() error {
@@ -197,6 +243,33 @@ func (h *harness) createObjects(ctx context.Context) error {
 
 // createMany creates n ConfigMaps made by mk with a few workers.
 func createMany(ctx context.Context, c kubernetes.Interface, ns string, n int, mk func(int) *corev1.ConfigMap) error {
+	err := forEach(ctx, n, func(i int) error {
+		_, err := c.CoreV1().ConfigMaps(ns).Create(ctx, mk(i), metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("creating ConfigMaps in %s: %w", ns, err)
+	}
+	return nil
+}
+
+// unmark removes the written label from the labelled ConfigMaps, so the next mode starts where the first did.
+func (h *harness) unmark(ctx context.Context) error {
+	step(fmt.Sprintf("removing the %s label from the %d ConfigMaps for the next run", writtenLabel, h.c.n))
+	patch := []byte(`{"metadata":{"labels":{"` + writtenLabel + `":null}}}`)
+	err := forEach(ctx, h.c.n, func(i int) error {
+		_, err := h.client.CoreV1().ConfigMaps(benchNamespace).Patch(ctx, fmt.Sprintf("cm-%05d", i),
+			types.MergePatchType, patch, metav1.PatchOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("removing the %s label: %w", writtenLabel, err)
+	}
+	return nil
+}
+
+// forEach calls do for 0 to n-1 with a few workers, stopping at the first error.
+func forEach(ctx context.Context, n int, do func(int) error) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, createWorkers)
@@ -207,7 +280,7 @@ func createMany(ctx context.Context, c kubernetes.Interface, ns string, n int, m
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, mk(i), metav1.CreateOptions{}); err != nil {
+				if err := do(i); err != nil {
 					errs <- err
 					return
 				}
@@ -217,7 +290,7 @@ func createMany(ctx context.Context, c kubernetes.Interface, ns string, n int, m
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return fmt.Errorf("creating ConfigMaps in %s: %w", ns, err)
+		return err
 	}
 	return ctx.Err()
 }

@@ -56,8 +56,8 @@ func (h *harness) sampleFloor(runs int) error {
 		return err
 	}
 	for i := range floorWarmups + runs {
-		cmd := exec.Command(h.nu, "--stdin", filepath.Join(h.scriptDir, "mod.nu"), "reconcile")
-		cmd.Dir = h.scriptDir
+		cmd := exec.Command(h.nu, "--stdin", filepath.Join(h.perObjectDir(), "mod.nu"), "reconcile")
+		cmd.Dir = h.perObjectDir()
 		cmd.Env = append(os.Environ(), "HOME="+home, "NUOP_SCRIPT="+scriptName, "NUOP_OPERATION=reconcile",
 			"NUOP_OBJECT_API_VERSION=v1", "NUOP_OBJECT_KIND=ConfigMap",
 			"NUOP_OBJECT_NAMESPACE="+benchNamespace, "NUOP_OBJECT_NAME=cm-00000")

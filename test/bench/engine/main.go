@@ -20,14 +20,17 @@ limitations under the License.
 //   - envtest's kube-apiserver and etcd, holding N ConfigMaps labelled bench=yes and, around them, many
 //     unrelated ConfigMaps, all created before the engine starts;
 //   - the manager binary, built from ./cmd, in standard mode with one write-back script (it prints the
-//     object with the label benched=yes and exits 2; requeue times of an hour, so no timer fires);
-//   - the floor: the median CPU time (rusage) of one `nu` run of the same script on one of the objects,
-//     measured here, times N, divided by the cores.
+//     object with the label benched=yes and exits 2; requeue times of an hour, so no timer fires), run
+//     twice on the same objects: once per object, and once with `batch` set, where the script's
+//     reconcile-batch answers for many objects in one run (the label removed again in between);
+//   - the floor: the median CPU time (rusage) of one per-object `nu` run of the same script on one of the
+//     objects, measured here, times N, divided by the cores.
 //
-// It reports the wall time from the manager's process start (and from its readiness) to the last object
-// written (seen on a watch), objects per second, `nu` runs per object and the high-water mark of live
-// `nu` processes (from the manager's metrics), the manager's own peak RSS (VmHWM: its `nu` children are
-// processes of their own and not in it), the ratio of wall time to the floor, and where the CPU went.
+// It reports, for each mode side by side, the wall time from the manager's process start (and from its
+// readiness) to the last object written (seen on a watch), objects per second, `nu` runs and results per
+// object and the high-water mark of live `nu` processes (from the manager's metrics), the manager's own
+// peak RSS (VmHWM: its `nu` children are processes of their own and not in it), the ratio of wall time to
+// the floor, and where the CPU went.
 package main
 
 import (
@@ -39,6 +42,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"kemper.buzz/nuop/internal/script"
 )
 
 // config is what the flags set.
@@ -50,6 +55,9 @@ type config struct {
 	burst          int
 	maxProcs       int
 	concurrency    int
+	mode           string
+	batch          int
+	batchWindow    time.Duration
 	floorRuns      int
 	quietWait      time.Duration
 	settle         time.Duration
@@ -77,6 +85,9 @@ func main() {
 	fs.IntVar(&c.burst, "kube-api-burst", 0, "the manager's --kube-api-burst (0: its default)")
 	fs.IntVar(&c.maxProcs, "max-script-processes", 0, "the manager's --max-script-processes (0: its default)")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "the script's concurrency key (0: not set, the protocol's default of 2)")
+	fs.StringVar(&c.mode, "mode", modeBoth, "which runs: per-object, batch, or both (one after the other, on the same objects)")
+	fs.IntVar(&c.batch, "batch", 150, "the batched script's batch key")
+	fs.DurationVar(&c.batchWindow, "batch-window", 0, "the batched script's batchWindow key, whole milliseconds (0: not set, 100ms)")
 	fs.IntVar(&c.floorRuns, "floor-runs", 30,
 		"nu runs measured for the floor (the median counts), half before the manager runs, half after")
 	fs.DurationVar(&c.quietWait, "quiet-wait", time.Minute,
@@ -85,11 +96,16 @@ func main() {
 		"how long to wait after the last write for runs that should not happen, before reading the metrics")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up when the objects are not all written by then")
 	fs.StringVar(&c.manager, "manager", "", "a manager binary to run (default: build ./cmd)")
-	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (script, kubeconfig, manager log)")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (scripts, kubeconfig, the managers' logs)")
 	fs.BoolVar(&c.check, "check", false, "exit 1 when a target is missed")
 	_ = fs.Parse(os.Args[1:])
-	if c.n < 1 || c.unrelated < 0 || c.floorRuns < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -n and -floor-runs must be at least 1, -unrelated at least 0")
+	if c.n < 1 || c.unrelated < 0 || c.floorRuns < 1 || c.batch < 1 || c.batch > script.MaxBatch || c.batchWindow < 0 {
+		fmt.Fprintf(os.Stderr, "bench: -n and -floor-runs must be at least 1, -batch 1 to %d, "+
+			"-unrelated and -batch-window at least 0\n", script.MaxBatch)
+		os.Exit(2)
+	}
+	if c.mode != modeBoth && c.mode != modePerObject && c.mode != modeBatch {
+		fmt.Fprintf(os.Stderr, "bench: -mode must be %s, %s or %s\n", modePerObject, modeBatch, modeBoth)
 		os.Exit(2)
 	}
 
@@ -106,15 +122,22 @@ func main() {
 	}
 }
 
+// The modes of -mode.
+const (
+	modePerObject = "per-object"
+	modeBatch     = "batch"
+	modeBoth      = "both"
+)
+
 // run sets everything up, measures, and tears everything down again, whatever happened.
-func run(ctx context.Context, c config) (res *result, err error) {
+func run(ctx context.Context, c config) (rep *report, err error) {
 	tmp, err := os.MkdirTemp("", "nuop-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if c.keep || err != nil {
-			fmt.Fprintf(os.Stderr, "bench: kept %s (script, kubeconfig, manager.log)\n", tmp)
+			fmt.Fprintf(os.Stderr, "bench: kept %s (scripts, kubeconfig, the managers' logs)\n", tmp)
 			return
 		}
 		_ = os.RemoveAll(tmp)
@@ -142,8 +165,18 @@ func run(ctx context.Context, c config) (res *result, err error) {
 	if err := h.sampleFloor(before); err != nil {
 		return nil, err
 	}
-	if res, err = h.runManager(ctx); err != nil {
-		return nil, err
+	rep = &report{c: c, quiet: quiet}
+	for i, m := range h.modes {
+		if i > 0 {
+			if err := h.unmark(ctx); err != nil {
+				return nil, err
+			}
+		}
+		res, err := h.runManager(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		rep.results = append(rep.results, res)
 	}
 	if after := c.floorRuns - before; after > 0 {
 		step(fmt.Sprintf("measuring the floor again: %d nu runs", after))
@@ -151,8 +184,8 @@ func run(ctx context.Context, c config) (res *result, err error) {
 			return nil, err
 		}
 	}
-	res.floor, res.quiet = h.floor(), quiet
-	return res, nil
+	rep.floor = h.floor()
+	return rep, nil
 }
 
 // quietBusy is the share of the machine's CPU above which it counts as busy: envtest at rest uses a

@@ -32,6 +32,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/script"
@@ -47,10 +49,12 @@ const (
 	partHarness   = "this harness"
 )
 
-// result is what one benchmark run measured.
+// result is what one run of the manager measured.
 type result struct {
-	c     config
-	floor floor
+	c    config
+	mode mode
+	// load is the load average over the last minute when the manager started.
+	load string
 
 	// Effective settings of the manager.
 	qps   float64
@@ -61,11 +65,14 @@ type result struct {
 	ready, firstWrite, lastWrite time.Duration
 	written                      int
 
-	// From the metrics, after the settle time.
-	runs        map[string]float64 // by result
-	runsAtLast  float64
-	processMax  float64
-	runWallMean time.Duration
+	// From the metrics, after the settle time: the objects' results, the nu runs, the objects per batch
+	// run.
+	runs         map[string]float64 // by result
+	nuRuns       float64
+	nuRunsAtLast float64
+	processMax   float64
+	runWallMean  time.Duration
+	batchMean    float64
 
 	// The manager's own memory (its nu children are not in it).
 	peakRSS, endRSS int64
@@ -75,17 +82,15 @@ type result struct {
 	// CPU used from the manager's process start to the last write, by part, and by the whole machine.
 	cpu         map[string]time.Duration
 	machineBusy time.Duration
-	// quiet is whether the rest of the machine was quiet before the measurements began.
-	quiet bool
 
 	nuVersion string
 }
 
 // runManager starts the manager on the cluster, watches the objects being written, reads its metrics
 // and memory, and stops it.
-func (h *harness) runManager(ctx context.Context) (*result, error) {
-	res := &result{c: h.c, qps: h.c.qps, burst: h.c.burst, cap: h.c.maxProcs, runs: map[string]float64{},
-		cpu: map[string]time.Duration{}, nuVersion: nuVersion(h.nu)}
+func (h *harness) runManager(ctx context.Context, md mode) (*result, error) {
+	res := &result{c: h.c, mode: md, qps: h.c.qps, burst: h.c.burst, cap: h.c.maxProcs, runs: map[string]float64{},
+		cpu: map[string]time.Duration{}, nuVersion: nuVersion(h.nu), load: loadAverage()}
 	if res.qps == 0 {
 		res.qps = options.DefaultKubeAPIQPS
 	}
@@ -105,8 +110,13 @@ func (h *harness) runManager(ctx context.Context) (*result, error) {
 	if len(list.Items) != 0 {
 		return nil, fmt.Errorf("%d objects are written before the manager starts", len(list.Items))
 	}
-	sel.ResourceVersion = list.ResourceVersion
-	w, err := h.client.CoreV1().ConfigMaps(benchNamespace).Watch(ctx, sel)
+	// A watch the API server ends (it does, now and then, on a busy machine) resumes where it was.
+	w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.LabelSelector = sel.LabelSelector
+			return h.client.CoreV1().ConfigMaps(benchNamespace).Watch(ctx, opts)
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +132,7 @@ func (h *harness) runManager(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := h.startManager(ctx)
+	m, err := h.startManager(ctx, md)
 	if err != nil {
 		return nil, err
 	}
@@ -146,10 +156,10 @@ func (h *harness) runManager(ctx context.Context) (*result, error) {
 		res.machineBusy = machineAfter.busy - machineBefore.busy
 	}
 	if metrics, err := scrape(m.metricsURL); err == nil {
-		res.runsAtLast = metrics.sum("nuop_script_runs_total", "script", scriptName, "operation", "reconcile")
+		res.nuRunsAtLast = metrics.sum("nuop_script_run_duration_seconds_count", "script", scriptName, "operation", md.op)
 	}
 
-	step(fmt.Sprintf("all %d objects written; watching %s more for runs that should not happen", h.c.n, h.c.settle))
+	step(fmt.Sprintf("%s: all %d objects written; watching %s more for runs that should not happen", md.name, h.c.n, h.c.settle))
 	select {
 	case <-time.After(h.c.settle):
 	case <-ctx.Done():
@@ -214,10 +224,14 @@ func (h *harness) readFinal(res *result, m *managerProc) error {
 		}
 	}
 	res.processMax = metrics.sum("nuop_script_processes_max")
-	count := metrics.sum("nuop_script_run_duration_seconds_count", "script", scriptName, "operation", "reconcile")
-	if count > 0 {
-		sum := metrics.sum("nuop_script_run_duration_seconds_sum", "script", scriptName, "operation", "reconcile")
-		res.runWallMean = time.Duration(sum / count * float64(time.Second))
+	op := res.mode.op
+	res.nuRuns = metrics.sum("nuop_script_run_duration_seconds_count", "script", scriptName, "operation", op)
+	if res.nuRuns > 0 {
+		sum := metrics.sum("nuop_script_run_duration_seconds_sum", "script", scriptName, "operation", op)
+		res.runWallMean = time.Duration(sum / res.nuRuns * float64(time.Second))
+	}
+	if batches := metrics.sum("nuop_script_batch_size_count", "script", scriptName); batches > 0 {
+		res.batchMean = metrics.sum("nuop_script_batch_size_sum", "script", scriptName) / batches
 	}
 	pid := m.cmd.Process.Pid
 	if res.peakRSS, err = statusBytes(pid, "VmHWM"); err != nil {
@@ -242,7 +256,7 @@ type managerProc struct {
 	readyURL   string
 }
 
-func (h *harness) startManager(ctx context.Context) (*managerProc, error) {
+func (h *harness) startManager(ctx context.Context, md mode) (*managerProc, error) {
 	metricsAddr, err := utils.FreeAddr()
 	if err != nil {
 		return nil, err
@@ -251,7 +265,7 @@ func (h *harness) startManager(ctx context.Context) (*managerProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--mode", "standard", "--script-path", filepath.Dir(h.scriptDir), "--kubeconfig", h.kubeconfig,
+	args := []string{"--mode", "standard", "--script-path", filepath.Dir(md.scriptDir), "--kubeconfig", h.kubeconfig,
 		"--metrics-bind-address", metricsAddr, "--metrics-secure=false", "--health-probe-bind-address", probeAddr}
 	if h.c.qps > 0 {
 		args = append(args, "--kube-api-qps", strconv.FormatFloat(h.c.qps, 'f', -1, 64))
@@ -262,7 +276,7 @@ func (h *harness) startManager(ctx context.Context) (*managerProc, error) {
 	if h.c.maxProcs > 0 {
 		args = append(args, "--max-script-processes", strconv.Itoa(h.c.maxProcs))
 	}
-	m := &managerProc{exited: make(chan struct{}), logPath: filepath.Join(h.tmp, "manager.log"),
+	m := &managerProc{exited: make(chan struct{}), logPath: filepath.Join(h.tmp, "manager-"+md.name+".log"),
 		metricsURL: "http://" + metricsAddr + "/metrics", readyURL: "http://" + probeAddr + "/readyz"}
 	logFile, err := os.Create(m.logPath)
 	if err != nil {
@@ -280,7 +294,7 @@ func (h *harness) startManager(ctx context.Context) (*managerProc, error) {
 	// nu from bin/, as the image has it on PATH.
 	m.cmd.Env = append(os.Environ(), "PATH="+h.binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+home)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
-	step("starting the manager: " + h.manager + " " + strings.Join(args, " "))
+	step(md.name + ": starting the manager: " + h.manager + " " + strings.Join(args, " "))
 	m.start = time.Now()
 	if err := m.cmd.Start(); err != nil {
 		_ = logFile.Close()
@@ -347,6 +361,16 @@ func (m *managerProc) logTail() string {
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-30):], "\n")
+}
+
+// loadAverage is the machine's load average over the last minute, from /proc/loadavg.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	load, _, _ := strings.Cut(string(data), " ")
+	return load
 }
 
 func nuVersion(nu string) string {

@@ -26,82 +26,127 @@ import (
 	"time"
 )
 
-// Targets of the issue that asked for this benchmark.
+// Targets of the issues that asked for this benchmark.
 const (
 	targetWallRatio = 1.25
 	targetRSS       = 64 << 20
 	targetUnrelated = 10000
+	// targetBatchN objects through the batched script within targetBatchWall: faster than shell-operator,
+	// measured on the same machine with its client limit raised (1.98 s).
+	targetBatchN    = 300
+	targetBatchWall = 1900 * time.Millisecond
 	mib             = 1 << 20
 )
 
+// report is what a benchmark measured: one result per mode, and the floor.
+type report struct {
+	c       config
+	floor   floor
+	results []*result
+	// quiet is whether the rest of the machine was quiet before the measurements began.
+	quiet bool
+}
+
 // print writes the report and returns how many targets were missed.
-func (r *result) print(out io.Writer) int {
+func (rep *report) print(out io.Writer) int {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	c := rep.c
+	// row writes a figure with one column per mode.
+	row := func(key string, cell func(r *result) string) {
+		cells := make([]string, 0, len(rep.results))
+		for _, r := range rep.results {
+			cells = append(cells, cell(r))
+		}
+		_, _ = fmt.Fprintf(w, "%s\t%s\n", key, strings.Join(cells, "\t"))
+	}
 	line := func(key, format string, args ...any) {
 		_, _ = fmt.Fprintf(w, "%s\t"+format+"\n", append([]any{key}, args...)...)
 	}
-	c := r.c
-	floor := r.floor.of(c.n)
-	ratio := seconds(r.lastWrite) / seconds(floor)
-	totalRuns := 0.0
-	for _, v := range r.runs {
-		totalRuns += v
-	}
+	first := rep.results[0]
+	floor := rep.floor.of(c.n)
 
 	_, _ = fmt.Fprintf(w, "\nnuop script engine benchmark, %s\n\n", time.Now().Format("2006-01-02 15:04 MST"))
 	line("machine", "%d cores (GOMAXPROCS %d), %.1f GiB, %s/%s, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0),
-		float64(memTotal())/(1<<30), runtime.GOOS, runtime.GOARCH, r.nuVersion)
+		float64(memTotal())/(1<<30), runtime.GOOS, runtime.GOARCH, first.nuVersion)
 	line("objects", "%d ConfigMaps labelled bench=yes; %d unrelated ConfigMaps of %d bytes", c.n, c.unrelated, c.unrelatedBytes)
 	line("manager", "--kube-api-qps %g%s --kube-api-burst %d%s --max-script-processes %d%s",
-		r.qps, defaulted(c.qps == 0), r.burst, defaulted(c.burst == 0), r.cap, defaulted(c.maxProcs == 0))
+		first.qps, defaulted(c.qps == 0), first.burst, defaulted(c.burst == 0), first.cap, defaulted(c.maxProcs == 0))
 	concurrency := "2 (the default)"
 	if c.concurrency > 0 {
 		concurrency = fmt.Sprint(c.concurrency)
 	}
-	line("script", "write-back (exit 2), concurrency %s", concurrency)
-	_, _ = fmt.Fprintln(w)
-	line("wall, manager start -> last write", "%.2f s", seconds(r.lastWrite))
-	line("wall, ready -> last write", "%.2f s (ready %.2f s after start)", seconds(r.lastWrite-r.ready), seconds(r.ready))
-	line("wall, first -> last write", "%.2f s (first write %.2f s after start)",
-		seconds(r.lastWrite-r.firstWrite), seconds(r.firstWrite))
-	line("objects per second", "%.1f (from manager start), %.1f (from ready)",
-		float64(c.n)/seconds(r.lastWrite), float64(c.n)/seconds(r.lastWrite-r.ready))
-	line("nu runs per object", "%.3f (%s)", totalRuns/float64(c.n), r.runsByResult())
-	line("live nu processes, high-water mark", "%.0f (cap %d)", r.processMax, r.cap)
-	line("manager peak RSS (VmHWM)", "%.1f MiB", float64(r.peakRSS)/mib)
-	line("manager RSS at the end", "%.1f MiB: %.1f MiB anonymous (Go heap in use %.1f MiB), %.1f MiB file-backed (the binary)",
-		float64(r.endRSS)/mib, float64(r.endAnon)/mib, float64(r.heapInuse)/mib, float64(r.endFile)/mib)
-	line("floor", "%.2f s = %d x %.1f ms (median CPU of %d nu runs: min %.1f, max %.1f ms; wall %.1f ms) / %d cores",
-		seconds(floor), c.n, ms(r.floor.median), r.floor.runs, ms(r.floor.min), ms(r.floor.max), ms(r.floor.wall),
-		r.floor.cores)
-	line("wall / floor", "%.2f (from ready: %.2f)", ratio, seconds(r.lastWrite-r.ready)/seconds(floor))
-	if r.runsAtLast > 0 {
-		line("nu run in the engine", "%.1f ms CPU, %.1f ms wall on average",
-			ms(r.cpu[partNu])/r.runsAtLast, ms(r.runWallMean))
+	window := "100ms (the default)"
+	if c.batchWindow > 0 {
+		window = c.batchWindow.String()
 	}
+	line("script", "write-back, concurrency %s; batched: batch %d, batchWindow %s", concurrency, c.batch, window)
+	line("floor", "%.2f s = %d x %.1f ms (median CPU of %d per-object nu runs: min %.1f, max %.1f ms; wall %.1f ms) / %d cores",
+		seconds(floor), c.n, ms(rep.floor.median), rep.floor.runs, ms(rep.floor.min), ms(rep.floor.max), ms(rep.floor.wall),
+		rep.floor.cores)
 	_, _ = fmt.Fprintln(w)
 
-	avail := time.Duration(int64(r.lastWrite) * int64(runtime.NumCPU()))
-	_, _ = fmt.Fprintf(w, "CPU from manager start to last write (%.2f s available on %d cores)\n", seconds(avail), runtime.NumCPU())
-	var used time.Duration
-	for _, part := range []string{partNu, partManager, partAPIServer, partEtcd, partHarness} {
-		if d, ok := r.cpu[part]; ok {
-			used += d
-			line("  "+part, "%6.2f s  %3.0f%%", seconds(d), 100*seconds(d)/seconds(avail))
+	row("", func(r *result) string { return r.mode.name })
+	row("load average (1 min) at the start", func(r *result) string { return r.load })
+	row("wall, manager start -> last write", func(r *result) string { return fmt.Sprintf("%.2f s", seconds(r.lastWrite)) })
+	row("wall, ready -> last write", func(r *result) string {
+		return fmt.Sprintf("%.2f s (ready at %.2f s)", seconds(r.lastWrite-r.ready), seconds(r.ready))
+	})
+	row("wall, first -> last write", func(r *result) string {
+		return fmt.Sprintf("%.2f s (first at %.2f s)", seconds(r.lastWrite-r.firstWrite), seconds(r.firstWrite))
+	})
+	row("objects per second (from start)", func(r *result) string { return fmt.Sprintf("%.1f", float64(c.n)/seconds(r.lastWrite)) })
+	row("nu runs", func(r *result) string { return fmt.Sprintf("%.0f %s", r.nuRuns, r.mode.op) })
+	row("nu runs per object", func(r *result) string { return fmt.Sprintf("%.3f", r.nuRuns/float64(c.n)) })
+	row("objects per run", func(r *result) string {
+		if r.batchMean == 0 {
+			return "1"
 		}
+		return fmt.Sprintf("%.1f (mean)", r.batchMean)
+	})
+	row("results per object", func(r *result) string {
+		return fmt.Sprintf("%.3f (%s)", r.totalResults()/float64(c.n), r.runsByResult())
+	})
+	row("live nu processes, high-water mark", func(r *result) string { return fmt.Sprintf("%.0f (cap %d)", r.processMax, r.cap) })
+	row("manager peak RSS (VmHWM)", func(r *result) string { return fmt.Sprintf("%.1f MiB", float64(r.peakRSS)/mib) })
+	row("manager RSS at the end: anonymous", func(r *result) string {
+		return fmt.Sprintf("%.1f MiB (Go heap in use %.1f MiB)", float64(r.endAnon)/mib, float64(r.heapInuse)/mib)
+	})
+	row("manager RSS at the end: file-backed", func(r *result) string { return fmt.Sprintf("%.1f MiB", float64(r.endFile)/mib) })
+	row("wall / floor", func(r *result) string {
+		return fmt.Sprintf("%.2f (from ready: %.2f)", seconds(r.lastWrite)/seconds(floor), seconds(r.lastWrite-r.ready)/seconds(floor))
+	})
+	row("nu run in the engine: CPU, wall", func(r *result) string {
+		if r.nuRunsAtLast == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f ms, %.1f ms", ms(r.cpu[partNu])/r.nuRunsAtLast, ms(r.runWallMean))
+	})
+	_, _ = fmt.Fprintln(w)
+
+	_, _ = fmt.Fprintf(w, "CPU from manager start to last write (share of the cores x wall)\n")
+	for _, part := range []string{partNu, partManager, partAPIServer, partEtcd, partHarness} {
+		row("  "+part, func(r *result) string {
+			return fmt.Sprintf("%6.2f s  %3.0f%%", seconds(r.cpu[part]), 100*seconds(r.cpu[part])/seconds(r.available()))
+		})
 	}
-	line("  total", "%6.2f s  %3.0f%%", seconds(used), 100*seconds(used)/seconds(avail))
-	others := max(0, r.machineBusy-used)
-	line("  other processes on the machine", "%6.2f s  %3.0f%%", seconds(others), 100*seconds(others)/seconds(avail))
-	if !r.quiet || seconds(others) > 0.05*seconds(avail) {
-		_, _ = fmt.Fprintln(w, "  WARNING: the machine was not quiet; other work competed for the cores and skews the figures")
-	}
+	row("  total", func(r *result) string {
+		return fmt.Sprintf("%6.2f s  %3.0f%%", seconds(r.used()), 100*seconds(r.used())/seconds(r.available()))
+	})
+	row("  other processes on the machine", func(r *result) string {
+		return fmt.Sprintf("%6.2f s  %3.0f%%", seconds(r.others()), 100*seconds(r.others())/seconds(r.available()))
+	})
 	// The floor counts nu alone, but here the control plane shares the cores: the engine's own CPU over the
 	// floor's is the ratio it would reach with the cores to itself (the API server elsewhere, as in a cluster)
 	// and no idle time.
-	engine := r.cpu[partNu] + r.cpu[partManager]
-	line("  nu + manager CPU / (N x median)", "%.2f: the least wall / floor with the cores to the engine alone",
-		seconds(engine)/(seconds(r.floor.median)*float64(c.n)))
+	row("  nu + manager CPU / (N x median)", func(r *result) string {
+		return fmt.Sprintf("%.2f", seconds(r.cpu[partNu]+r.cpu[partManager])/(seconds(rep.floor.median)*float64(c.n)))
+	})
+	for _, r := range rep.results {
+		if !rep.quiet || seconds(r.others()) > 0.05*seconds(r.available()) {
+			_, _ = fmt.Fprintln(w, "  WARNING: the machine was not quiet; other work competed for the cores and skews the figures")
+			break
+		}
+	}
 	_, _ = fmt.Fprintln(w)
 
 	missed := 0
@@ -112,17 +157,56 @@ func (r *result) print(out io.Writer) int {
 		}
 		line("  "+name, "%s: "+format, append([]any{verdict}, args...)...)
 	}
-	_, _ = fmt.Fprintln(w, "targets")
-	target("1.0 nu run per object", totalRuns == float64(c.n), "%.3f", totalRuns/float64(c.n))
-	target(fmt.Sprintf("wall <= %.2f x floor", targetWallRatio), ratio <= targetWallRatio, "%.3f x", ratio)
-	target("processes <= cap", r.processMax <= float64(r.cap), "%.0f <= %d", r.processMax, r.cap)
 	note := ""
 	if c.unrelated < targetUnrelated {
 		note = fmt.Sprintf(" (with %d unrelated ConfigMaps; the target is for %d)", c.unrelated, targetUnrelated)
 	}
-	target("manager RSS < 64 MiB", r.peakRSS < targetRSS, "%.1f MiB%s", float64(r.peakRSS)/mib, note)
+	for _, r := range rep.results {
+		_, _ = fmt.Fprintf(w, "targets, %s\n", r.mode.name)
+		target("1.0 result per object", r.totalResults() == float64(c.n), "%.3f", r.totalResults()/float64(c.n))
+		if r.mode.name == modePerObject {
+			ratio := seconds(r.lastWrite) / seconds(floor)
+			target("1.0 nu run per object", r.nuRuns == float64(c.n), "%.3f", r.nuRuns/float64(c.n))
+			target(fmt.Sprintf("wall <= %.2f x floor", targetWallRatio), ratio <= targetWallRatio, "%.3f x", ratio)
+		} else if c.n == targetBatchN {
+			target(fmt.Sprintf("%d objects written in < %.1f s", targetBatchN, seconds(targetBatchWall)),
+				r.lastWrite < targetBatchWall, "%.2f s from the manager's start", seconds(r.lastWrite))
+		} else {
+			line(fmt.Sprintf("  %d objects written in < %.1f s", targetBatchN, seconds(targetBatchWall)),
+				"not measured: run with -n %d", targetBatchN)
+		}
+		target("processes <= cap", r.processMax <= float64(r.cap), "%.0f <= %d", r.processMax, r.cap)
+		target("manager RSS < 64 MiB", r.peakRSS < targetRSS, "%.1f MiB%s", float64(r.peakRSS)/mib, note)
+	}
 	_ = w.Flush()
 	return missed
+}
+
+// available is the CPU time the cores offered from the manager's start to the last write.
+func (r *result) available() time.Duration {
+	return time.Duration(int64(r.lastWrite) * int64(runtime.NumCPU()))
+}
+
+// used is the CPU time of the parts measured.
+func (r *result) used() time.Duration {
+	var used time.Duration
+	for _, d := range r.cpu {
+		used += d
+	}
+	return used
+}
+
+// others is the CPU time the rest of the machine took.
+func (r *result) others() time.Duration {
+	return max(0, r.machineBusy-r.used())
+}
+
+func (r *result) totalResults() float64 {
+	total := 0.0
+	for _, v := range r.runs {
+		total += v
+	}
+	return total
 }
 
 func (r *result) runsByResult() string {

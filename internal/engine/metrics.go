@@ -17,9 +17,9 @@ limitations under the License.
 package engine
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"kemper.buzz/nuop/internal/promreg"
 )
 
 // Results of a run as the protocol names them in nuop_script_runs_total{result}.
@@ -78,34 +78,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// A process runs one engine; a test process may build several, which then share the series.
 	var err error
-	if m.runs, err = register(reg, m.runs); err != nil {
+	if m.runs, err = promreg.Register(reg, m.runs); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = promreg.Register(reg, m.duration); err != nil {
 		return nil, err
 	}
-	if m.batchSize, err = register(reg, m.batchSize); err != nil {
+	if m.batchSize, err = promreg.Register(reg, m.batchSize); err != nil {
 		return nil, err
 	}
-	if m.loaded, err = register(reg, m.loaded); err != nil {
+	if m.loaded, err = promreg.Register(reg, m.loaded); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector of the same name already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	var already prometheus.AlreadyRegisteredError
-	if err := reg.Register(c); errors.As(err, &already) {
-		existing, ok := already.ExistingCollector.(C)
-		if !ok {
-			return c, err
-		}
-		return existing, nil
-	} else if err != nil {
-		return c, err
-	}
-	return c, nil
 }
 
 // forget deletes the series of a script that is no longer loaded, so dashboards do not show ghosts.

@@ -218,6 +218,28 @@ func docsSiteOverlay(dir string) string {
 	return strings.ReplaceAll(example, "../../", config+"/")
 }
 
+// docsTwoReplicaInstall is the kustomization of docs/operations.md's "From nothing to a monitored two-replica
+// install" (written there next to a clone in nuop/), pointed at this repository from dir.
+func docsTwoReplicaInstall(dir string) string {
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "operations.md"))
+	Expect(err).NotTo(HaveOccurred())
+	_, section, found := strings.Cut(string(doc), "\n### From nothing to a monitored two-replica install\n")
+	Expect(found).To(BeTrue(), `docs/operations.md has a section "From nothing to a monitored two-replica install"`)
+	_, example, found := strings.Cut(section, "cat > nuop-install/kustomization.yaml <<'YAML'\n")
+	Expect(found).To(BeTrue(), "the section writes nuop-install/kustomization.yaml")
+	example, _, found = strings.Cut(example, "\n   YAML\n")
+	Expect(found).To(BeTrue(), "the kustomization ends with YAML")
+	lines := strings.Split(example, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, "   ")
+	}
+	example = strings.Join(lines, "\n") + "\n"
+	Expect(example).To(ContainSubstring("../nuop/config/overlays/production"))
+	root, err := filepath.Rel(dir, repoRoot)
+	Expect(err).NotTo(HaveOccurred())
+	return strings.ReplaceAll(example, "../nuop/", root+"/")
+}
+
 // startProcess runs the manager binary against the test API server and stops it (SIGTERM) after the
 // container's specs.
 func startProcess(name string, env []string, args ...string) {
@@ -275,6 +297,28 @@ var _ = Describe("the monitoring overlay on a real API server", Ordered, Continu
 		Expect(objects).To(HaveLen(len(built)), "the example patches the monitoring overlay's objects, adds none")
 
 		dryRun := kubectlRun("apply", "--server-side", "--dry-run=server", "-f", site)
+		Expect(strings.Count(dryRun, "serverside-applied (server dry run)")).To(Equal(len(objects)), dryRun)
+	})
+
+	It("and the monitored two-replica install docs/operations.md walks through is accepted too (server-side dry run)", func() {
+		dir := GinkgoT().TempDir()
+		kustomization := docsTwoReplicaInstall(dir)
+		Expect(os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o600)).To(Succeed())
+		out, objects, err := utils.KustomizeBuild(dir)
+		Expect(err).NotTo(HaveOccurred(), "kustomize build of the install:\n%s", kustomization)
+		kinds := map[string]int{}
+		for _, o := range objects {
+			kinds[o.GetKind()]++
+			if o.GetKind() == "Deployment" {
+				Expect(o.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("replicas", BeEquivalentTo(2))), "two replicas")
+			}
+		}
+		for _, kind := range []string{"Deployment", "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor", "PodMonitor", "PrometheusRule"} {
+			Expect(kinds).To(HaveKey(kind), "the install has a %s", kind)
+		}
+		install := filepath.Join(dir, "install.yaml")
+		Expect(os.WriteFile(install, out, 0o600)).To(Succeed())
+		dryRun := kubectlRun("apply", "--server-side", "--dry-run=server", "-f", install)
 		Expect(strings.Count(dryRun, "serverside-applied (server dry run)")).To(Equal(len(objects)), dryRun)
 	})
 

@@ -31,10 +31,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"kemper.buzz/nuop/internal/manifest"
-
 	"sigs.k8s.io/yaml"
 
+	"kemper.buzz/nuop/internal/manifest"
 	"kemper.buzz/nuop/internal/olmbundle"
 )
 

@@ -21,11 +21,11 @@ import (
 	"strings"
 	"testing"
 
-	"kemper.buzz/nuop/internal/manifest"
-
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"kemper.buzz/nuop/internal/manifest"
 )
 
 // operatorInput is what `kustomize build config/manifests` gives for a small operator: the CSV base, a CRD,

@@ -26,12 +26,11 @@ import (
 	"sync"
 	"testing"
 
-	"kemper.buzz/nuop/internal/manifest"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"kemper.buzz/nuop/internal/manifest"
 	"kemper.buzz/nuop/internal/olmbundle"
 	"kemper.buzz/nuop/test/utils"
 )

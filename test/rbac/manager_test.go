@@ -26,8 +26,6 @@ import (
 	"strings"
 	"time"
 
-	"kemper.buzz/nuop/internal/manifest"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -44,6 +42,7 @@ import (
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	nuopctrl "kemper.buzz/nuop/internal/controller/nuop"
+	"kemper.buzz/nuop/internal/manifest"
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/test/utils"
 	"kemper.buzz/nuop/test/utils/giteaserver"

@@ -136,9 +136,25 @@ func (b *batcher) startLocked() {
 func (b *batcher) run(items []*batchItem) {
 	r := b.r
 	cfg := r.sc.script.Config
+	// answered counts the items replied to, in order: a panic below must still answer the rest, or their
+	// reconciles would wait forever (controller-runtime recovers panics in Reconcile, not in this goroutine).
+	answered := 0
+	reply := func(it *batchItem, rep batchReply) {
+		it.done <- rep
+		answered++
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("the batch run failed: %v", p)
+			r.log.Error(err, "recovered a panic in a reconcile-batch run", "objects", len(items))
+			for _, it := range items[answered:] {
+				it.done <- batchReply{err: err}
+			}
+		}
+	}()
 	replyAll := func(out outcome, err error) {
 		for _, it := range items {
-			it.done <- batchReply{out: out, err: err}
+			reply(it, batchReply{out: out, err: err})
 		}
 	}
 	objs := make([]*unstructured.Unstructured, len(items))
@@ -182,11 +198,11 @@ func (b *batcher) run(items []*batchItem) {
 		r.logOutput("stdout", res.Stdout, "objects", len(items))
 	}
 	if len(answer.Unknown) > 0 {
-		r.log.Info("the reconcile-batch answer has entries for objects not in the batch; they are ignored",
+		r.outputLog().Info("the reconcile-batch answer has entries for objects not in the batch; they are ignored",
 			"unknown", answer.Unknown)
 	}
 	for i, it := range items {
-		it.done <- batchReply{out: entryOutcome(base, answer.Entries[i])}
+		reply(it, batchReply{out: entryOutcome(base, answer.Entries[i])})
 	}
 }
 

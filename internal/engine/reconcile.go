@@ -419,18 +419,16 @@ func objectRef(obj *unstructured.Unstructured) string {
 	return obj.GetNamespace() + "/" + obj.GetName()
 }
 
-// write runs fn, the engine's API writes of one step, once one of the engine's write slots is free. Its
-// context is detached from shutdown, so a script's finished work is written even while the controller
-// stops, and bounded by writeTimeout, the wait included.
+// write runs fn, the engine's API writes of one step, once one of the engine's write slots is free. The
+// wait for a slot is not bounded: each holder keeps its slot at most writeTimeout, so slots come free, and a
+// queue of writes behind the client's rate limit (a large batch's answers all arrive at once) must not time
+// out the last of them. The writes themselves are bounded by writeTimeout from when the slot is taken; their
+// context is detached from shutdown, so a script's finished work is written even while the controller stops.
 func (e *Engine) write(ctx context.Context, fn func(context.Context) error) error {
+	e.writes <- struct{}{}
+	defer func() { <-e.writes }()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	select {
-	case e.writes <- struct{}{}:
-	case <-wctx.Done():
-		return fmt.Errorf("waiting for a write slot: %w", wctx.Err())
-	}
-	defer func() { <-e.writes }()
 	return fn(wctx)
 }
 

@@ -59,8 +59,9 @@ type BatchAnswer struct {
 
 // ReadBatchAnswer reads the stdout of a reconcile-batch run that exited 0: a YAML 1.2 list with one
 // `{namespace, name, result, object, message}` entry per object, in any order. An object without an
-// entry, with two, or with a result other than unchanged, changed or error fails; an answer cut at the
-// output cap or not such a list fails every object.
+// entry, with two, or whose entry has a result other than unchanged, changed or error (or a field of the
+// wrong type) fails; an answer cut at the output cap, not such a list, or with an entry that does not name
+// its object fails every object.
 func ReadBatchAnswer(batch []*unstructured.Unstructured, run script.Result) BatchAnswer {
 	a := BatchAnswer{Entries: make([]BatchEntry, len(batch))}
 	failAll := func(problem string, detail error) BatchAnswer {
@@ -158,12 +159,16 @@ func readEntry(item any) (keyedEntry, error) {
 	if e.key.Name == "" {
 		return e, errors.New("no name")
 	}
+	// Once the entry names its object, a badly typed field fails that object alone, not the batch (a nu
+	// `catch {|e| ...}` that puts the error record itself in `message` is an easy mistake).
 	result, err := stringField(m, "result")
 	if err != nil {
-		return e, err
+		e.entry.Problem = "its entry's result is not unchanged, changed or error"
+		return e, nil
 	}
 	if e.entry.Message, err = stringField(m, "message"); err != nil {
-		return e, err
+		e.entry = BatchEntry{Problem: "its entry's " + err.Error()}
+		return e, nil
 	}
 	switch result {
 	case resultUnchanged, resultError:

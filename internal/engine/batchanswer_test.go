@@ -89,6 +89,15 @@ func TestReadBatchAnswer(t *testing.T) {
 				Unknown: []string{"c/one", "/one"},
 			},
 		},
+		{
+			name:   "a message or a result of the wrong type fails its object alone",
+			stdout: "[{namespace: a, name: one, result: error, message: {msg: boom}}, {namespace: a, name: two, result: [changed]}, {namespace: b, name: one, result: unchanged}]",
+			want: BatchAnswer{Entries: []BatchEntry{
+				{Problem: "its entry's message is a mapping, not a string"},
+				{Problem: "its entry's result is not unchanged, changed or error"},
+				{Result: "unchanged"},
+			}},
+		},
 		{name: "empty", stdout: "\n", want: BatchAnswer{Entries: all(notAList)}, detail: "stdout is empty"},
 		{name: "not YAML", stdout: "this: [is not", want: BatchAnswer{Entries: all(notAList)}, detail: "yaml"},
 		{name: "a mapping", stdout: "namespace: a\nname: one\nresult: changed\n", want: BatchAnswer{Entries: all(notAList)},

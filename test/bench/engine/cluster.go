@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"kemper.buzz/nuop/test/bench/benchproc"
 	"kemper.buzz/nuop/test/utils"
 )
 
@@ -131,7 +132,7 @@ func newHarness(c config, tmp string) (*harness, error) {
 	}
 	h := &harness{c: c, tmp: tmp, nu: nu, binDir: binDir, manager: c.manager, kubeconfig: filepath.Join(tmp, "kubeconfig")}
 	if h.manager == "" {
-		step("building the manager (go build ./cmd)")
+		benchproc.Step("building the manager (go build ./cmd)")
 		if h.manager, err = utils.BuildManager(tmp); err != nil {
 			return nil, err
 		}
@@ -196,7 +197,7 @@ func (h *harness) stopCluster() error {
 	if h.env == nil {
 		return nil
 	}
-	step("stopping envtest")
+	benchproc.Step("stopping envtest")
 	return h.env.Stop()
 }
 
@@ -210,7 +211,7 @@ func (h *harness) createObjects(ctx context.Context) error {
 		}
 	}
 	if h.c.unrelated > 0 {
-		step(fmt.Sprintf("creating %d unrelated ConfigMaps (%d bytes of data each)", h.c.unrelated, h.c.unrelatedBytes))
+		benchproc.Step(fmt.Sprintf("creating %d unrelated ConfigMaps (%d bytes of data each)", h.c.unrelated, h.c.unrelatedBytes))
 		payload := strings.Repeat("x", h.c.unrelatedBytes)
 		if err := createMany(ctx, h.client, unrelatedNamespace, h.c.unrelated, func(i int) *corev1.ConfigMap {
 			return &corev1.ConfigMap{
@@ -221,7 +222,7 @@ func (h *harness) createObjects(ctx context.Context) error {
 			return err
 		}
 	}
-	step(fmt.Sprintf("creating %d ConfigMaps labelled %s=%s", h.c.n, selectorLabel, labelYes))
+	benchproc.Step(fmt.Sprintf("creating %d ConfigMaps labelled %s=%s", h.c.n, selectorLabel, labelYes))
 	if err := createMany(ctx, h.client, benchNamespace, h.c.n, func(i int) *corev1.ConfigMap {
 		return &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%05d", i), Labels: map[string]string{selectorLabel: labelYes}},
@@ -255,7 +256,7 @@ func createMany(ctx context.Context, c kubernetes.Interface, ns string, n int, m
 
 // unmark removes the written label from the labelled ConfigMaps, so the next mode starts where the first did.
 func (h *harness) unmark(ctx context.Context) error {
-	step(fmt.Sprintf("removing the %s label from the %d ConfigMaps for the next run", writtenLabel, h.c.n))
+	benchproc.Step(fmt.Sprintf("removing the %s label from the %d ConfigMaps for the next run", writtenLabel, h.c.n))
 	patch := []byte(`{"metadata":{"labels":{"` + writtenLabel + `":null}}}`)
 	err := forEach(ctx, h.c.n, func(i int) error {
 		_, err := h.client.CoreV1().ConfigMaps(benchNamespace).Patch(ctx, fmt.Sprintf("cm-%05d", i),

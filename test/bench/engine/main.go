@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"kemper.buzz/nuop/internal/script"
+	"kemper.buzz/nuop/test/bench/benchproc"
 )
 
 // config is what the flags set.
@@ -147,7 +148,7 @@ func run(ctx context.Context, c config) (rep *report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	step("starting envtest (kube-apiserver, etcd)")
+	benchproc.Step("starting envtest (kube-apiserver, etcd)")
 	if err := h.startCluster(); err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func run(ctx context.Context, c config) (rep *report, err error) {
 	}
 	quiet := waitQuiet(ctx, c.quietWait)
 	before := (c.floorRuns + 1) / 2
-	step(fmt.Sprintf("measuring the floor: %d nu runs of the script on one object", before))
+	benchproc.Step(fmt.Sprintf("measuring the floor: %d nu runs of the script on one object", before))
 	if err := h.sampleFloor(before); err != nil {
 		return nil, err
 	}
@@ -179,7 +180,7 @@ func run(ctx context.Context, c config) (rep *report, err error) {
 		rep.results = append(rep.results, res)
 	}
 	if after := c.floorRuns - before; after > 0 {
-		step(fmt.Sprintf("measuring the floor again: %d nu runs", after))
+		benchproc.Step(fmt.Sprintf("measuring the floor again: %d nu runs", after))
 		if err := h.sampleFloor(after); err != nil {
 			return nil, err
 		}
@@ -212,18 +213,14 @@ func waitQuiet(ctx context.Context, maxWait time.Duration) bool {
 			return true
 		}
 		if time.Now().After(deadline) {
-			step(fmt.Sprintf("the machine is still busy (%.0f%% CPU); measuring anyway", 100*busy))
+			benchproc.Step(fmt.Sprintf("the machine is still busy (%.0f%% CPU); measuring anyway", 100*busy))
 			return false
 		}
 		if !announced {
-			step(fmt.Sprintf("the machine is busy (%.0f%% CPU): waiting up to %s for it to be quiet", 100*busy, maxWait))
+			benchproc.Step(fmt.Sprintf("the machine is busy (%.0f%% CPU): waiting up to %s for it to be quiet", 100*busy, maxWait))
 			announced = true
 		}
 	}
-}
-
-func step(msg string) {
-	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), msg)
 }
 
 // errTimeout says the objects were not all written in time.

@@ -26,7 +26,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,7 +36,7 @@ import (
 
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/script"
-	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/bench/benchproc"
 )
 
 // The CPU accounts of a run.
@@ -136,12 +135,12 @@ func (h *harness) runManager(ctx context.Context, md mode) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer m.stop()
+	defer m.Stop()
 
 	if err := h.awaitWrites(ctx, res, m, w); err != nil {
 		return nil, err
 	}
-	mgr, err := procCPU(m.cmd.Process.Pid)
+	mgr, err := procCPU(m.Cmd.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +154,12 @@ func (h *harness) runManager(ctx context.Context, md mode) (*result, error) {
 	if machineAfter, err := readMachineCPU(); err == nil {
 		res.machineBusy = machineAfter.busy - machineBefore.busy
 	}
-	if metrics, err := scrape(m.metricsURL); err == nil {
+	if metrics, err := scrape(m.MetricsURL); err == nil {
 		res.nuRunsAtLast = metrics.sum("nuop_script_run_duration_seconds_count", "script", scriptName, "operation", md.op)
 	}
 
-	step(fmt.Sprintf("%s: all %d objects written; watching %s more for runs that should not happen", md.name, h.c.n, h.c.settle))
+	benchproc.Step(fmt.Sprintf("%s: all %d objects written; watching %s more for runs that should not happen",
+		md.name, h.c.n, h.c.settle))
 	select {
 	case <-time.After(h.c.settle):
 	case <-ctx.Done():
@@ -170,10 +170,10 @@ func (h *harness) runManager(ctx context.Context, md mode) (*result, error) {
 
 // awaitWrites follows the watch until every labelled object carries the written label, and notes when
 // the manager became ready.
-func (h *harness) awaitWrites(ctx context.Context, res *result, m *managerProc, w watch.Interface) error {
+func (h *harness) awaitWrites(ctx context.Context, res *result, m *benchproc.Manager, w watch.Interface) error {
 	seen := map[string]bool{}
 	deadline := time.After(h.c.timeout)
-	ready := m.readiness(ctx)
+	ready := readiness(ctx, m)
 	for len(seen) < h.c.n {
 		select {
 		case ev, ok := <-w.ResultChan():
@@ -185,20 +185,20 @@ func (h *harness) awaitWrites(ctx context.Context, res *result, m *managerProc, 
 				continue
 			}
 			seen[cm.Name] = true
-			at := time.Since(m.start)
+			at := time.Since(m.Start)
 			if len(seen) == 1 {
 				res.firstWrite = at
-				step("first object written")
+				benchproc.Step("first object written")
 			}
 			res.lastWrite, res.written = at, len(seen)
 		case at := <-ready:
 			res.ready = at
-			step("manager ready (/readyz)")
-		case <-m.exited:
-			return fmt.Errorf("the manager exited early (%v); its log:\n%s", m.cmd.ProcessState, m.logTail())
+			benchproc.Step("manager ready (/readyz)")
+		case <-m.Exited:
+			return fmt.Errorf("the manager exited early (%v); its log:\n%s", m.Cmd.ProcessState, m.LogTail())
 		case <-deadline:
 			return fmt.Errorf("%w: %d of %d objects written after %s; the manager's log:\n%s",
-				errTimeout, len(seen), h.c.n, h.c.timeout, m.logTail())
+				errTimeout, len(seen), h.c.n, h.c.timeout, m.LogTail())
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -213,8 +213,8 @@ func (h *harness) awaitWrites(ctx context.Context, res *result, m *managerProc, 
 }
 
 // readFinal reads the metrics and memory after the settle time.
-func (h *harness) readFinal(res *result, m *managerProc) error {
-	metrics, err := scrape(m.metricsURL)
+func (h *harness) readFinal(res *result, m *benchproc.Manager) error {
+	metrics, err := scrape(m.MetricsURL)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (h *harness) readFinal(res *result, m *managerProc) error {
 	if batches := metrics.sum("nuop_script_batch_size_count", "script", scriptName); batches > 0 {
 		res.batchMean = metrics.sum("nuop_script_batch_size_sum", "script", scriptName) / batches
 	}
-	pid := m.cmd.Process.Pid
+	pid := m.Cmd.Process.Pid
 	if res.peakRSS, err = statusBytes(pid, "VmHWM"); err != nil {
 		return err
 	}
@@ -246,27 +246,8 @@ func (h *harness) readFinal(res *result, m *managerProc) error {
 	return nil
 }
 
-// managerProc is the running manager.
-type managerProc struct {
-	cmd        *exec.Cmd
-	start      time.Time
-	exited     chan struct{}
-	logPath    string
-	metricsURL string
-	readyURL   string
-}
-
-func (h *harness) startManager(ctx context.Context, md mode) (*managerProc, error) {
-	metricsAddr, err := utils.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	probeAddr, err := utils.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"--mode", "standard", "--script-path", filepath.Dir(md.scriptDir), "--kubeconfig", h.kubeconfig,
-		"--metrics-bind-address", metricsAddr, "--metrics-secure=false", "--health-probe-bind-address", probeAddr}
+func (h *harness) startManager(ctx context.Context, md mode) (*benchproc.Manager, error) {
+	args := []string{"--mode", "standard", "--script-path", filepath.Dir(md.scriptDir), "--kubeconfig", h.kubeconfig}
 	if h.c.qps > 0 {
 		args = append(args, "--kube-api-qps", strconv.FormatFloat(h.c.qps, 'f', -1, 64))
 	}
@@ -276,54 +257,28 @@ func (h *harness) startManager(ctx context.Context, md mode) (*managerProc, erro
 	if h.c.maxProcs > 0 {
 		args = append(args, "--max-script-processes", strconv.Itoa(h.c.maxProcs))
 	}
-	m := &managerProc{exited: make(chan struct{}), logPath: filepath.Join(h.tmp, "manager-"+md.name+".log"),
-		metricsURL: "http://" + metricsAddr + "/metrics", readyURL: "http://" + probeAddr + "/readyz"}
-	logFile, err := os.Create(m.logPath)
-	if err != nil {
-		return nil, err
-	}
-	home := filepath.Join(h.tmp, "manager-home")
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		return nil, err
-	}
-	m.cmd = exec.CommandContext(ctx, h.manager, args...)
-	// Interrupting the benchmark must not kill the manager mid-write: it gets SIGTERM from stop instead.
-	m.cmd.Cancel = func() error { return m.cmd.Process.Signal(syscall.SIGTERM) }
-	m.cmd.WaitDelay = 2 * time.Minute
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	// nu from bin/, as the image has it on PATH.
-	m.cmd.Env = append(os.Environ(), "PATH="+h.binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+home)
-	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
-	step(md.name + ": starting the manager: " + h.manager + " " + strings.Join(args, " "))
-	m.start = time.Now()
-	if err := m.cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, err
-	}
-	go func() {
-		_ = m.cmd.Wait()
-		_ = logFile.Close()
-		close(m.exited)
-	}()
-	return m, nil
+	return benchproc.Start(ctx, benchproc.Options{Bench: "bench", Label: md.name, Binary: h.manager, Args: args,
+		// nu from bin/, as the image has it on PATH.
+		Env:     []string{"PATH=" + h.binDir + string(os.PathListSeparator) + os.Getenv("PATH")},
+		LogPath: filepath.Join(h.tmp, "manager-"+md.name+".log"), Dir: h.tmp, Grace: 2 * time.Minute})
 }
 
 // readiness reports once, on the returned channel, how long after its start the manager answered
 // /readyz with 200.
-func (m *managerProc) readiness(ctx context.Context) <-chan time.Duration {
+func readiness(ctx context.Context, m *benchproc.Manager) <-chan time.Duration {
 	ch := make(chan time.Duration, 1)
 	go func() {
 		client := &http.Client{Timeout: time.Second}
 		for ctx.Err() == nil {
 			select {
-			case <-m.exited:
+			case <-m.Exited:
 				return
 			default:
 			}
-			if resp, err := client.Get(m.readyURL); err == nil {
+			if resp, err := client.Get(m.ReadyURL); err == nil {
 				_ = resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
-					ch <- time.Since(m.start)
+					ch <- time.Since(m.Start)
 					return
 				}
 			}
@@ -331,36 +286,6 @@ func (m *managerProc) readiness(ctx context.Context) <-chan time.Duration {
 		}
 	}()
 	return ch
-}
-
-// stop sends SIGTERM and waits for the manager's clean exit; SIGKILL after two minutes.
-func (m *managerProc) stop() {
-	select {
-	case <-m.exited:
-		return
-	default:
-	}
-	step("stopping the manager (SIGTERM)")
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.exited:
-	case <-time.After(2 * time.Minute):
-		_ = m.cmd.Process.Kill()
-		<-m.exited
-	}
-	if !m.cmd.ProcessState.Success() {
-		fmt.Fprintf(os.Stderr, "bench: the manager did not exit cleanly (%v); its log:\n%s", m.cmd.ProcessState, m.logTail())
-	}
-}
-
-// logTail is the end of the manager's log.
-func (m *managerProc) logTail() string {
-	data, err := os.ReadFile(m.logPath)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-30):], "\n")
 }
 
 // loadAverage is the machine's load average over the last minute, from /proc/loadavg.

@@ -91,7 +91,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-func step(msg string) {
-	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), msg)
-}

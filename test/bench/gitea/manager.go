@@ -20,98 +20,21 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/bench/benchproc"
 )
 
-// managerProc is the running manager.
-type managerProc struct {
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	logPath    string
-	metricsURL string
-}
-
-// startManager runs the manager binary in manager mode on the cluster of kubeconfig, metrics on plain HTTP.
-func startManager(ctx context.Context, manager, kubeconfig, tmp string) (*managerProc, error) {
-	metricsAddr, err := utils.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	probeAddr, err := utils.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"--mode", "manager", "--kubeconfig", kubeconfig,
-		"--metrics-bind-address", metricsAddr, "--metrics-secure=false", "--health-probe-bind-address", probeAddr,
-		"--gitea-allowed-hosts", "127.0.0.1"}
-	m := &managerProc{exited: make(chan struct{}), logPath: filepath.Join(tmp, "manager.log"),
-		metricsURL: "http://" + metricsAddr + "/metrics"}
-	logFile, err := os.Create(m.logPath)
-	if err != nil {
-		return nil, err
-	}
-	home := filepath.Join(tmp, "manager-home")
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		return nil, err
-	}
-	m.cmd = exec.CommandContext(ctx, manager, args...)
-	// Interrupting the benchmark must not kill the manager mid-write: it gets SIGTERM instead.
-	m.cmd.Cancel = func() error { return m.cmd.Process.Signal(syscall.SIGTERM) }
-	m.cmd.WaitDelay = time.Minute
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	m.cmd.Env = append(os.Environ(), "HOME="+home)
-	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
-	step("starting the manager: " + manager + " " + strings.Join(args, " "))
-	if err := m.cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, err
-	}
-	go func() {
-		_ = m.cmd.Wait()
-		_ = logFile.Close()
-		close(m.exited)
-	}()
-	return m, nil
-}
-
-// stop sends SIGTERM and waits for the manager's exit; SIGKILL after a minute.
-func (m *managerProc) stop() {
-	select {
-	case <-m.exited:
-		return
-	default:
-	}
-	step("stopping the manager (SIGTERM)")
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.exited:
-	case <-time.After(time.Minute):
-		_ = m.cmd.Process.Kill()
-		<-m.exited
-	}
-	if !m.cmd.ProcessState.Success() {
-		fmt.Fprintf(os.Stderr, "bench-gitea: the manager did not exit cleanly (%v); its log:\n%s", m.cmd.ProcessState, m.logTail())
-	}
-}
-
-// logTail is the end of the manager's log.
-func (m *managerProc) logTail() string {
-	data, err := os.ReadFile(m.logPath)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-30):], "\n")
+// startManager runs the manager binary in manager mode on the cluster of kubeconfig.
+func startManager(ctx context.Context, manager, kubeconfig, tmp string) (*benchproc.Manager, error) {
+	return benchproc.Start(ctx, benchproc.Options{Bench: "bench-gitea", Binary: manager,
+		Args:    []string{"--mode", "manager", "--kubeconfig", kubeconfig, "--gitea-allowed-hosts", "127.0.0.1"},
+		LogPath: filepath.Join(tmp, "manager.log"), Dir: tmp, Grace: time.Minute})
 }
 
 // requests counts Gitea requests by HTTP method, and those that failed (no response, or a 5xx).
@@ -143,16 +66,16 @@ func (r requests) total() float64 {
 
 func (r requests) writes() float64 { return r.total() - r.reads() }
 
-// requests reads gitea_client_requests_total from the manager's metrics (retries counted: the counter
-// counts attempts).
-func (m *managerProc) requests() (requests, error) {
+// managerRequests reads gitea_client_requests_total from the manager's metrics (retries counted: the
+// counter counts attempts).
+func managerRequests(m *benchproc.Manager) (requests, error) {
 	out := requests{byMethod: map[string]float64{}}
 	client := &http.Client{Timeout: 5 * time.Second}
 	var resp *http.Response
 	var err error
 	// The metrics endpoint comes up with the manager: give it a little time.
 	for range 100 {
-		if resp, err = client.Get(m.metricsURL); err == nil {
+		if resp, err = client.Get(m.MetricsURL); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -162,12 +85,12 @@ func (m *managerProc) requests() (requests, error) {
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return out, fmt.Errorf("%s: %s", m.metricsURL, resp.Status)
+		return out, fmt.Errorf("%s: %s", m.MetricsURL, resp.Status)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return out, fmt.Errorf("%s: %w", m.metricsURL, err)
+		return out, fmt.Errorf("%s: %w", m.MetricsURL, err)
 	}
 	fam := families["gitea_client_requests_total"]
 	if fam == nil {

@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+	"kemper.buzz/nuop/test/bench/benchproc"
 	"kemper.buzz/nuop/test/utils"
 	"kemper.buzz/nuop/test/utils/giteaserver"
 )
@@ -62,7 +63,7 @@ type harness struct {
 	env        *envtest.Environment
 	kube       client.Client
 	gitea      *giteaserver.Server
-	mgr        *managerProc
+	mgr        *benchproc.Manager
 }
 
 // run sets everything up, measures, and tears everything down again, whatever happened (Ctrl-C included:
@@ -81,7 +82,7 @@ func run(ctx context.Context, c config) (res *result, err error) {
 					_ = os.WriteFile(filepath.Join(tmp, "gitea.log"), data, 0o644)
 				}
 			}
-			step("closing gitea")
+			benchproc.Step("closing gitea")
 			if closeErr := h.gitea.Close(); closeErr != nil && err == nil {
 				err = fmt.Errorf("closing gitea: %w", closeErr)
 			}
@@ -95,17 +96,17 @@ func run(ctx context.Context, c config) (res *result, err error) {
 
 	manager := c.manager
 	if manager == "" {
-		step("building the manager (go build ./cmd)")
+		benchproc.Step("building the manager (go build ./cmd)")
 		if manager, err = utils.BuildManager(tmp); err != nil {
 			return nil, err
 		}
 	}
-	step("starting envtest (kube-apiserver, etcd) with the CRDs")
+	benchproc.Step("starting envtest (kube-apiserver, etcd) with the CRDs")
 	defer func() {
 		if h.env == nil {
 			return
 		}
-		step("stopping envtest")
+		benchproc.Step("stopping envtest")
 		if stopErr := h.env.Stop(); stopErr != nil && err == nil {
 			err = fmt.Errorf("stopping envtest: %w", stopErr)
 		}
@@ -113,7 +114,7 @@ func run(ctx context.Context, c config) (res *result, err error) {
 	if err := h.startCluster(); err != nil {
 		return nil, err
 	}
-	step(fmt.Sprintf("starting gitea (API page size %d)", c.pageSize))
+	benchproc.Step(fmt.Sprintf("starting gitea (API page size %d)", c.pageSize))
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	h.gitea, err = giteaserver.Start(startCtx, giteaserver.Options{PageSize: c.pageSize})
 	cancel()
@@ -123,7 +124,7 @@ func run(ctx context.Context, c config) (res *result, err error) {
 	if h.mgr, err = startManager(ctx, manager, h.kubeconfig, tmp); err != nil {
 		return nil, err
 	}
-	defer h.mgr.stop()
+	defer h.mgr.Stop()
 	return h.measure(ctx)
 }
 
@@ -197,7 +198,7 @@ func (h *harness) setUp(ctx context.Context, res *result) error {
 	if err := h.kube.Create(ctx, provider); err != nil {
 		return err
 	}
-	step("waiting for the GiteaProvider to be Ready")
+	benchproc.Step("waiting for the GiteaProvider to be Ready")
 	if err := h.waitFor(ctx, "the GiteaProvider to be Ready", func() (bool, error) {
 		err := h.kube.Get(ctx, client.ObjectKeyFromObject(provider), provider)
 		return err == nil && meta.IsStatusConditionTrue(provider.Status.Conditions, giteav1alpha1.ConditionReady), err
@@ -213,7 +214,7 @@ func (h *harness) setUp(ctx context.Context, res *result) error {
 	if err := h.kube.Create(ctx, org); err != nil {
 		return err
 	}
-	step("waiting for the Organization to be Ready")
+	benchproc.Step("waiting for the Organization to be Ready")
 	return h.waitFor(ctx, "the Organization to be Ready", func() (bool, error) {
 		n, err := h.ready(ctx, "Organization")
 		return n == 1, err
@@ -224,11 +225,11 @@ func (h *harness) setUp(ctx context.Context, res *result) error {
 // Gitea requests.
 func (h *harness) applyAll(ctx context.Context, res *result) error {
 	// Apply: N Repositories, N Webhooks, N Labels, all at once (the dependents wait for their Repository).
-	before, err := h.mgr.requests()
+	before, err := managerRequests(h.mgr)
 	if err != nil {
 		return err
 	}
-	step(fmt.Sprintf("applying %d Repositories, %d Webhooks, %d Labels", h.c.n, h.c.n, h.c.n))
+	benchproc.Step(fmt.Sprintf("applying %d Repositories, %d Webhooks, %d Labels", h.c.n, h.c.n, h.c.n))
 	start := time.Now()
 	if err := h.apply(ctx); err != nil {
 		return err
@@ -246,7 +247,7 @@ func (h *harness) applyAll(ctx context.Context, res *result) error {
 			n += r
 		}
 		if n/50 != last/50 || n == total {
-			step(fmt.Sprintf("%d of %d resources Ready", n, total))
+			benchproc.Step(fmt.Sprintf("%d of %d resources Ready", n, total))
 			last = n
 		}
 		return n == total, nil
@@ -257,7 +258,7 @@ func (h *harness) applyAll(ctx context.Context, res *result) error {
 	if err := sleep(ctx, h.c.settle); err != nil {
 		return err
 	}
-	after, err := h.mgr.requests()
+	after, err := managerRequests(h.mgr)
 	if err != nil {
 		return err
 	}
@@ -268,8 +269,8 @@ func (h *harness) applyAll(ctx context.Context, res *result) error {
 // syncCycle requests a sync of every resource of kind, waits until each has synced and counts the Gitea
 // requests.
 func (h *harness) syncCycle(ctx context.Context, res *result, kind string) error {
-	step(fmt.Sprintf("requesting a sync of every %s", kind))
-	before, err := h.mgr.requests()
+	benchproc.Step(fmt.Sprintf("requesting a sync of every %s", kind))
+	before, err := managerRequests(h.mgr)
 	if err != nil {
 		return err
 	}
@@ -301,7 +302,7 @@ func (h *harness) syncCycle(ctx context.Context, res *result, kind string) error
 	if err := sleep(ctx, h.c.settle); err != nil {
 		return err
 	}
-	after, err := h.mgr.requests()
+	after, err := managerRequests(h.mgr)
 	if err != nil {
 		return err
 	}
@@ -462,12 +463,12 @@ func (h *harness) waitFor(ctx context.Context, what string, done func() (bool, e
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w waiting for %s after %s; the manager's log:\n%s", errTimeout, what, h.c.timeout, h.mgr.logTail())
+			return fmt.Errorf("%w waiting for %s after %s; the manager's log:\n%s", errTimeout, what, h.c.timeout, h.mgr.LogTail())
 		}
 		select {
 		case <-time.After(pollEvery):
-		case <-h.mgr.exited:
-			return fmt.Errorf("the manager exited (%v) while waiting for %s; its log:\n%s", h.mgr.cmd.ProcessState, what, h.mgr.logTail())
+		case <-h.mgr.Exited:
+			return fmt.Errorf("the manager exited (%v) while waiting for %s; its log:\n%s", h.mgr.Cmd.ProcessState, what, h.mgr.LogTail())
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -48,7 +48,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
@@ -59,6 +58,7 @@ import (
 	"kemper.buzz/nuop/internal/giteaclient"
 	"kemper.buzz/nuop/internal/health"
 	"kemper.buzz/nuop/internal/managed"
+	"kemper.buzz/nuop/internal/metricsauth"
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/procs"
 	"kemper.buzz/nuop/internal/reload"
@@ -416,7 +416,8 @@ func setupScripts(mgr manager.Manager, o *options.Options, deps modeDeps, roots 
 }
 
 // metricsServerOptions is Kubebuilder's secure metrics setup: HTTPS with authentication and
-// authorization through the API server (TokenReview, SubjectAccessReview), HTTP/2 off unless asked.
+// authorization through the API server (TokenReview, SubjectAccessReview: internal/metricsauth, not
+// controller-runtime's filter, for the binary's size), HTTP/2 off unless asked.
 func metricsServerOptions(o *options.Options) (metricsserver.Options, *certwatcher.CertWatcher, error) {
 	var tlsOpts []func(*tls.Config)
 	if !o.EnableHTTP2 {
@@ -428,7 +429,7 @@ func metricsServerOptions(o *options.Options) (metricsserver.Options, *certwatch
 		TLSOpts:       tlsOpts,
 	}
 	if o.MetricsSecure {
-		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		opts.FilterProvider = metricsauth.Provider
 	}
 	if o.MetricsCertPath == "" {
 		return opts, nil, nil

@@ -133,6 +133,9 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
+	if o.KubeAPIQPS == 0 {
+		cfg.QPS = -1 // client-go's "no limit"; its 0 means a limit of 5
+	}
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))

@@ -105,9 +105,10 @@ func (sc *scriptController) start(parent context.Context, log logr.Logger) error
 	skip := true
 	ctrl, err := controller.NewUnmanaged("script-"+cfg.Name, controller.Options{
 		Reconciler: sc.rec,
-		// With batches, enough reconciles must wait at once to fill `concurrency` batches; the script's
-		// slots keep its nu runs to `concurrency`.
-		MaxConcurrentReconciles: cfg.Concurrency * max(1, cfg.Batch),
+		// The script's slots keep its nu runs to `concurrency`; the workers are more, so that a run can start
+		// while other objects' write-backs are in flight (one worker per slot would leave a core idle for
+		// each write), and, with batches, so that enough reconciles wait at once to fill `concurrency` batches.
+		MaxConcurrentReconciles: cfg.Concurrency * max(2, cfg.Batch),
 		// Reloads create a controller of the same name again.
 		SkipNameValidation: &skip,
 		RateLimiter:        workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](backoffBase, backoffMax),

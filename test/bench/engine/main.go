@@ -82,7 +82,7 @@ func main() {
 	fs.IntVar(&c.unrelated, "unrelated", 10000,
 		"unrelated (unlabelled) ConfigMaps in the cluster, which the script's cache must not hold")
 	fs.IntVar(&c.unrelatedBytes, "unrelated-bytes", 1024, "size of the data of each unrelated ConfigMap")
-	fs.Float64Var(&c.qps, "kube-api-qps", 0, "the manager's --kube-api-qps (0: its default)")
+	fs.Float64Var(&c.qps, "kube-api-qps", 0, "the manager's --kube-api-qps (0: its default, no limit)")
 	fs.IntVar(&c.burst, "kube-api-burst", 0, "the manager's --kube-api-burst (0: its default)")
 	fs.IntVar(&c.maxProcs, "max-script-processes", 0, "the manager's --max-script-processes (0: its default)")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "the script's concurrency key (0: not set, the protocol's default of 2)")

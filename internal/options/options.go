@@ -199,7 +199,8 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		"Most nu processes running at once, across all scripts (a nu run peaks near 25 MiB).")
 	fs.DurationVar(&o.MaxScriptTimeout, "max-script-timeout", DefaultMaxScriptTimeout,
 		"Longest any script run may take; graceful shutdown waits this long plus a margin.")
-	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", DefaultKubeAPIQPS, "Client-side rate limit of API server requests per second; 0: none, the API server's priority and fairness governs.")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", DefaultKubeAPIQPS,
+		"Client-side rate limit of API server requests per second; 0: none, the API server's priority and fairness governs.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", DefaultKubeAPIBurst, "Burst above --kube-api-qps, when that is set.")
 	var giteaAllowedHosts string
 	fs.StringVar(&giteaAllowedHosts, "gitea-allowed-hosts", "",

@@ -69,7 +69,8 @@ func (rep *report) print(out io.Writer) int {
 	line("machine", "%d cores (GOMAXPROCS %d), %.1f GiB, %s/%s, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		float64(memTotal())/(1<<30), runtime.GOOS, runtime.GOARCH, first.nuVersion)
 	line("objects", "%d ConfigMaps labelled bench=yes; %d unrelated ConfigMaps of %d bytes", c.n, c.unrelated, c.unrelatedBytes)
-	limit := fmt.Sprintf("--kube-api-qps %g%s --kube-api-burst %d%s", first.qps, defaulted(c.qps == 0), first.burst, defaulted(c.burst == 0))
+	limit := fmt.Sprintf("--kube-api-qps %g%s --kube-api-burst %d%s",
+		first.qps, defaulted(c.qps == 0), first.burst, defaulted(c.burst == 0))
 	if first.qps == 0 {
 		limit = "no client rate limit (the default)"
 	}

@@ -38,6 +38,7 @@ import (
 
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/containeropts"
 )
 
 // Every container of config/ that runs nuop's image (config/default, what make deploy installs, and each
@@ -153,19 +154,26 @@ func containerProblems(pod *corev1.PodSpec, c *corev1.Container, im *builtImage)
 	if err != nil {
 		add("%v", err)
 	}
-	env := envMap(im.config.Config.Env)
-	for _, e := range c.Env {
-		env[e.Name] = e.Value // a valueFrom is known only in the cluster: present, value unknown
+	run := containeropts.Run{
+		Entrypoint: im.config.Config.Entrypoint,
+		Cmd:        im.config.Config.Cmd,
+		Env:        envMap(im.config.Config.Env),
+		// A source's value is known only in the cluster: present, value unknown.
+		ValueFrom: func(*corev1.EnvVarSource) (string, bool) { return "", true },
+	}
+	env, err := containeropts.Env(c, run)
+	if err != nil {
+		return append(problems, err.Error())
 	}
 
 	program := c.Command
 	if len(program) == 0 {
 		program = im.config.Config.Entrypoint
 	}
-	if len(program) == 0 {
-		add("no command, and the image has no entrypoint")
-	} else if err := im.access(program[0], uid, gid, 0o5); err != nil {
-		add("its command: %v", err)
+	if len(program) > 0 { // no program: containeropts.Parse below says so
+		if err := im.access(program[0], uid, gid, 0o5); err != nil {
+			add("its command: %v", err)
+		}
 	}
 	// The script engine runs nu, and scripts run kubectl, from PATH.
 	for _, tool := range []string{"nu", "kubectl"} {
@@ -174,9 +182,9 @@ func containerProblems(pod *corev1.PodSpec, c *corev1.Container, im *builtImage)
 		}
 	}
 
-	o, err := options.Parse(c.Args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard)
+	o, err := containeropts.Parse(c, run, io.Discard)
 	if err != nil {
-		add("the manager refuses its arguments %q: %v", c.Args, err)
+		add("%v", err)
 	} else if o.Mode == options.ModeStandard || o.Mode == options.ModeManaged {
 		if mountFor(c, o.ScriptPath) == nil {
 			if err := im.scriptsUnder(o.ScriptPath, uid, gid); err != nil {

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"kemper.buzz/nuop/internal/options"
+	"kemper.buzz/nuop/test/utils/containeropts"
 )
 
 // deployment is a Deployment of a build with the options its container's args and env give the binary.
@@ -57,30 +58,17 @@ func deploymentsOf(t *testing.T) []deployment {
 }
 
 // containerOptions parses c's args and environment with the binary's own parser (internal/options), as the
-// process in the pod will.
+// process in the pod will; the pod's namespace is the only field its env may refer to.
 func containerOptions(t *testing.T, d *appsv1.Deployment, c *corev1.Container) *options.Options {
 	t.Helper()
-	env := map[string]string{}
-	for _, e := range c.Env {
-		switch {
-		case e.ValueFrom == nil:
-			env[e.Name] = e.Value
-		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace":
-			env[e.Name] = d.Namespace
-		default:
-			t.Fatalf("Deployment %s: env %s has a source this test does not know", d.Name, e.Name)
-		}
-	}
-	args := c.Args
-	if len(c.Command) > 0 {
-		if c.Command[0] != "/manager" {
-			t.Fatalf("Deployment %s runs %v, want /manager", d.Name, c.Command)
-		}
-		args = append(c.Command[1:len(c.Command):len(c.Command)], c.Args...)
-	}
-	o, err := options.Parse(args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard)
+	o, err := containeropts.Parse(c, containeropts.Run{
+		Entrypoint: []string{containeropts.Program}, // nuop's image
+		ValueFrom: func(s *corev1.EnvVarSource) (string, bool) {
+			return d.Namespace, s.FieldRef != nil && s.FieldRef.FieldPath == "metadata.namespace"
+		},
+	}, io.Discard)
 	if err != nil {
-		t.Fatalf("Deployment %s: the binary refuses its args %v and env: %v", d.Name, args, err)
+		t.Fatalf("Deployment %s, container %s: %v", d.Name, c.Name, err)
 	}
 	return o
 }

@@ -37,8 +37,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"kemper.buzz/nuop/internal/app"
-	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/containeropts"
 )
 
 // pod is a Deployment's pod run in this process the way a kubelet would start it, since envtest has none:
@@ -182,36 +182,25 @@ func (p *pod) start(container string, extra ...string) *process {
 	Expect(i).NotTo(BeNumerically("<", 0), "Deployment %s has no container %s", p.dep.Name, container)
 	c := append(slices.Clone(spec.Containers), spec.InitContainers...)[i]
 
-	// The kubelet gives every container the API server's service address; nuop tells a pod by it.
 	apiServer, err := url.Parse(testEnv.Config.Host)
 	Expect(err).NotTo(HaveOccurred())
 	root := p.root(c)
-	env := map[string]string{"KUBERNETES_SERVICE_HOST": apiServer.Hostname(), "KUBERNETES_SERVICE_PORT": apiServer.Port()}
-	for _, e := range c.Env {
-		switch {
-		case e.ValueFrom == nil:
-			env[e.Name] = p.inVolumes(c, root, e.Value)
-		case e.ValueFrom.FieldRef != nil:
-			env[e.Name] = p.field(e.ValueFrom.FieldRef.FieldPath)
-		default:
-			Fail(fmt.Sprintf("container %s: env %s: only values and field references are supported", c.Name, e.Name))
-		}
-	}
-	Expect(c.EnvFrom).To(BeEmpty(), "container %s: envFrom is not supported by the test's pod", c.Name)
-
 	probes, err := utils.FreeAddr()
 	Expect(err).NotTo(HaveOccurred())
-	var args []string
-	if len(c.Command) > 1 {
-		args = append(args, c.Command[1:]...)
-	}
-	for _, a := range c.Args {
-		args = append(args, p.inVolumes(c, root, a))
-	}
-	args = append(args, "--kubeconfig="+p.kubeconfig(), "--health-probe-bind-address="+probes)
-	args = append(args, extra...)
-	o, err := options.Parse(args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred(), "the flags of container %s: %v", c.Name, args)
+	o, err := containeropts.Parse(&c, containeropts.Run{
+		Entrypoint: []string{containeropts.Program}, // nuop's image
+		// The kubelet gives every container the API server's service address; nuop tells a pod by it.
+		Env: map[string]string{"KUBERNETES_SERVICE_HOST": apiServer.Hostname(), "KUBERNETES_SERVICE_PORT": apiServer.Port()},
+		ValueFrom: func(s *corev1.EnvVarSource) (string, bool) {
+			if s.FieldRef == nil {
+				return "", false
+			}
+			return p.field(s.FieldRef.FieldPath), true
+		},
+		Literal: func(v string) string { return p.inVolumes(c, root, v) },
+		Args:    append([]string{"--kubeconfig=" + p.kubeconfig(), "--health-probe-bind-address=" + probes}, extra...),
+	}, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred(), "container %s of %s", c.Name, p.dep.Name)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	proc := &process{probes: "http://" + probes, cancel: cancel, done: make(chan error, 1)}

@@ -42,11 +42,12 @@ vet: ## Run go vet against code.
 # Every suite runs against real parts: envtest's kube-apiserver and etcd (built from Go modules by
 # hack/tools.sh), the real nu, a real Gitea (found under NUOP_BIN_DIR by test/utils/giteaserver), the
 # built manager binary. test/e2e needs no cluster, so it runs here too. test/monitoring is a module of its
-# own (Prometheus' parser and the Prometheus Operator's CRDs stay out of go.mod), so ./... does not reach it;
-# it runs uncached (-count=1): it builds the manager from the parent module, which Go's test cache does not see.
+# own (Prometheus' parser and the Prometheus Operator's CRDs stay out of go.mod), so ./... does not reach it.
+# Both run uncached (-count=1): several suites build and run the manager binary (`go build ./cmd`), and Go's
+# test cache cannot see what that build read, so a cached pass could hide a change to the manager.
 .PHONY: test
 test: manifests generate fmt vet envtest kubectl kustomize nu gitea ## Run all tests (unit, envtest suites, end to end, monitoring).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./... -timeout 20m -coverprofile cover.out
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./... -count=1 -timeout 20m -coverprofile cover.out
 	cd test/monitoring && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" NUOP_BIN_DIR="$(LOCALBIN)" go test ./... -count=1 -timeout 10m
 
 .PHONY: test-e2e

@@ -29,11 +29,15 @@ import (
 )
 
 // batcher gathers the reconciles of a script with `batch` set into `reconcile-batch` runs
-// (SCRIPT-PROTOCOL section 8): once one object is ready it waits up to batchWindow for more, and a batch
-// that reaches `batch` objects starts at once. Each object's Reconcile waits for its own entry of the
-// answer, so requeues, backoff, write-back, events, metrics and finalizers stay per object. An object is
-// in at most one batch at a time: the controller never reconciles one object twice at once, and a
-// reconcile returns only once its object has left its batch (answered, or withdrawn before the run).
+// (SCRIPT-PROTOCOL section 8): once one object is ready it waits batchWindow for more, and a batch
+// that reaches `batch` objects is ready at once. A ready batch is sealed only when one of the script's run
+// slots is free for it: while all `concurrency` runs are in flight, the objects that come keep gathering
+// into it (up to `batch`; beyond that, into the next one), so a busy script runs a few large batches
+// rather than one small batch per window queued behind the slots, each paying a `nu` start-up. Each
+// object's Reconcile waits for its own entry of the answer, so requeues, backoff, write-back, events,
+// metrics and finalizers stay per object. An object is in at most one batch at a time: the controller
+// never reconciles one object twice at once, and a reconcile returns only once its object has left its
+// batch (answered, or withdrawn before the run).
 type batcher struct {
 	r      *reconciler
 	size   int
@@ -42,16 +46,25 @@ type batcher struct {
 	// for a run slot, never a run that has started.
 	ctx context.Context
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// pending are the objects gathered and not yet in a run, oldest first: the next batch is the first
+	// `size` of them.
 	pending []*batchItem
-	timer   *time.Timer
-	// gen counts the batches started, so that the window timer of a batch that started full cannot cut
-	// the next batch's window short.
+	// due is set once the next batch's window has ended.
+	due   bool
+	timer *time.Timer
+	// gen counts the windows closed, so that the timer of a window whose batch has started (or whose
+	// objects have all left) cannot end the next batch's window early.
 	gen uint64
+	// sealing is set while a goroutine waits for a run slot for the next batch. There is one at a time:
+	// the slot it gets serves the batch gathered by then, and the objects beyond it wait for the next.
+	sealing bool
 }
 
 type batchItem struct {
-	obj  *unstructured.Unstructured
+	obj *unstructured.Unstructured
+	// at is when it joined: a batch's window runs from its first object's.
+	at   time.Time
 	done chan batchReply
 }
 
@@ -70,7 +83,7 @@ func newBatcher(r *reconciler, cfg script.Config) *batcher {
 // ends within its time-out (or is killed by the shutdown drain), so its answer is acted on as a single
 // run's would be.
 func (b *batcher) submit(ctx context.Context, obj *unstructured.Unstructured) (outcome, error) {
-	item := &batchItem{obj: obj, done: make(chan batchReply, 1)}
+	item := &batchItem{obj: obj, at: time.Now(), done: make(chan batchReply, 1)}
 	b.add(item)
 	select {
 	case a := <-item.done:
@@ -88,22 +101,13 @@ func (b *batcher) add(item *batchItem) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending = append(b.pending, item)
-	switch {
-	case len(b.pending) >= b.size:
-		b.startLocked()
-	case len(b.pending) == 1:
-		gen := b.gen
-		b.timer = time.AfterFunc(b.window, func() {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			if b.gen == gen {
-				b.startLocked()
-			}
-		})
+	if len(b.pending) == 1 {
+		b.openWindowLocked()
 	}
+	b.sealLocked()
 }
 
-// withdraw takes item out of the batch being gathered; false when its batch has started.
+// withdraw takes item out of the objects gathered; false when its batch has started.
 func (b *batcher) withdraw(item *batchItem) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -113,26 +117,96 @@ func (b *batcher) withdraw(item *batchItem) bool {
 	}
 	b.pending = slices.Delete(b.pending, i, i+1)
 	if len(b.pending) == 0 {
-		b.startLocked() // starts nothing; ends the window
+		b.closeWindowLocked()
 	}
 	return true
 }
 
-// startLocked starts a run for the objects gathered and begins the next batch. Call with b.mu held.
-func (b *batcher) startLocked() {
+// openWindowLocked starts the window of the next batch, from when its first object joined: for objects
+// left over from a batch that was full, it may have ended already. Call with b.mu held.
+func (b *batcher) openWindowLocked() {
+	gen := b.gen
+	b.timer = time.AfterFunc(time.Until(b.pending[0].at.Add(b.window)), func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.gen == gen {
+			b.due = true
+			b.sealLocked()
+		}
+	})
+}
+
+// closeWindowLocked ends the window of the next batch: it has started, or has no objects left. Call
+// with b.mu held.
+func (b *batcher) closeWindowLocked() {
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
 	}
 	b.gen++
-	items := b.pending
-	b.pending = nil
-	if len(items) > 0 {
-		go b.run(items)
+	b.due = false
+}
+
+// readyLocked tells whether the next batch is to start as soon as a run slot is free. Call with b.mu held.
+func (b *batcher) readyLocked() bool {
+	return b.due || len(b.pending) >= b.size
+}
+
+// sealLocked sends a goroutine to wait for a run slot for the next batch once it is ready, unless one
+// waits already. Call with b.mu held.
+func (b *batcher) sealLocked() {
+	if !b.sealing && b.readyLocked() {
+		b.sealing = true
+		go b.seal()
 	}
 }
 
-// run runs reconcile-batch for items and hands each its share of the answer.
+// seal waits for one of the script's run slots, takes the next batch into it and runs it, then frees the
+// slot. When the controller stops first, its objects stay gathered: their reconciles end too and withdraw
+// them.
+func (b *batcher) seal() {
+	slots := b.r.slots
+	held := false
+	select {
+	case slots <- struct{}{}:
+		held = true
+	case <-b.ctx.Done():
+	}
+	items := b.take(held)
+	if items == nil {
+		if held {
+			<-slots
+		}
+		return
+	}
+	defer func() { <-slots }()
+	b.run(items)
+}
+
+// take ends the wait for a slot and, with one held and the controller running, takes the next batch: the
+// objects gathered, up to `size`. The rest become the batch after it, whose window runs from its own first
+// object. nil when nothing is to start: no slot, or the objects that made the batch ready have left (the
+// next ones' window or a full batch sends for a slot again).
+func (b *batcher) take(held bool) []*batchItem {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sealing = false
+	if !held || b.ctx.Err() != nil || !b.readyLocked() {
+		return nil
+	}
+	n := min(len(b.pending), b.size)
+	items := slices.Clone(b.pending[:n])
+	b.pending = slices.Delete(b.pending, 0, n)
+	b.closeWindowLocked()
+	if len(b.pending) > 0 {
+		b.openWindowLocked()
+		b.sealLocked()
+	}
+	return items
+}
+
+// run runs reconcile-batch for items, in the run slot its caller holds, and hands each its share of the
+// answer.
 func (b *batcher) run(items []*batchItem) {
 	r := b.r
 	cfg := r.sc.script.Config
@@ -168,7 +242,7 @@ func (b *batcher) run(items []*batchItem) {
 		replyAll(outcome{}, err)
 		return
 	}
-	res, err := r.runScript(b.ctx, script.OpReconcileBatch, stdin)
+	res, err := r.exec(b.ctx, script.OpReconcileBatch, stdin)
 	if err != nil {
 		replyAll(outcome{}, err)
 		return

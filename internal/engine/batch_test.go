@@ -34,8 +34,10 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"kemper.buzz/nuop/internal/script"
+	"kemper.buzz/nuop/test/utils"
 )
 
 // Labels and annotations the batch fixture script reads (testdata/scripts/batch/mod.nu).
@@ -208,6 +210,17 @@ func overlapsOfOneObject(rs []runRecord) []string {
 	return out
 }
 
+// activeWorkers is how many reconciles of the batch script's controller are under way
+// (controller-runtime's controller_runtime_active_workers): with batches, the objects waiting for a run
+// or in one.
+func activeWorkers() float64 {
+	v, ok, err := utils.MetricValue(crmetrics.Registry, "controller_runtime_active_workers",
+		map[string]string{"controller": "script-batch"})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(ok).To(BeTrue(), "controller-runtime reports no active workers for the controller script-batch")
+	return v
+}
+
 // notesAbout returns the notes of the events about the object name with reason.
 func notesAbout(ns, name, reason string) []string {
 	events := eventsAbout(ns, name, reason)
@@ -306,6 +319,71 @@ var _ = Describe("batched runs", func() {
 		}
 		Eventually(func() int { return countBatched(ns) }).Should(Equal(3))
 		Expect(finished(recordDir, 0, time.Second)).To(ConsistOf(HaveField("Names", ConsistOf("a", "b", "c"))))
+	})
+
+	// gatedRun starts the batch script with `concurrency: 1` and an object whose run holds that slot until
+	// release is written; it returns release and the reconciles under way then (the gate's).
+	gatedRun := func(batch int, window time.Duration) (string, float64) {
+		dir := GinkgoT().TempDir()
+		started, release := filepath.Join(dir, "started"), filepath.Join(dir, "release")
+		startBatchScript(ns, batchSettings{batch: batch, concurrency: 1, window: window, timeout: 30 * time.Second})
+		batchObject(ns, "gate", map[string]string{runLabel: "gate"},
+			map[string]string{recordAnn: recordDir, "engine-test/started": started, "engine-test/release": release})
+		Eventually(started).Should(BeAnExistingFile())
+		return release, activeWorkers()
+	}
+
+	// arriveOneByOne creates n objects while the gate's run holds the slot: each once the one before waits
+	// in its reconcile and its window has long ended. Were a batch sealed when its window ends, each would
+	// be a batch of its own, queued behind the slot.
+	arriveOneByOne := func(n int, window time.Duration, gated float64) []string {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprintf("late-%d", i)
+			batchObject(ns, names[i], nil, record)
+			Eventually(activeWorkers).Should(Equal(gated+float64(i+1)), "%s waits for its run", names[i])
+			time.Sleep(2 * window)
+		}
+		return names
+	}
+
+	It("gathers the objects that come while every run slot is busy into the next batch, not one per window", func() {
+		const window = 200 * time.Millisecond
+		before := batchSizes()
+		release, gated := gatedRun(3, window)
+		late := arriveOneByOne(5, window, gated)
+		Expect(os.WriteFile(release, nil, 0o600)).To(Succeed())
+
+		Eventually(func() int { return countBatched(ns) }).Should(Equal(6))
+		rs := finished(recordDir, 2, time.Second)
+		after := batchSizes()
+		Expect(after.runs-before.runs).To(Equal(uint64(3)),
+			"the gate's run, then the objects that came meanwhile in batches of at most 3")
+		Expect(after.objects - before.objects).To(Equal(float64(6)))
+		Expect(rs).To(ConsistOf(
+			HaveField("Names", Equal([]string{"gate"})),
+			HaveField("Names", ConsistOf(late[:3])),
+			HaveField("Names", ConsistOf(late[3:])),
+		), "the first three to come in the first batch")
+	})
+
+	It("lets the objects waiting for a run slot go when the script is removed, and runs none of them", func() {
+		const window = 100 * time.Millisecond
+		release, gated := gatedRun(20, window)
+		late := arriveOneByOne(3, window, gated)
+		eng.SetScripts(nil, nil)
+		Eventually(activeWorkers).Should(Equal(gated), "the waiting reconciles have returned; the gate's waits for its run")
+		_, listed := scriptStatus("batch")
+		Expect(listed).To(BeTrue(), "the script is reported until its run in flight has ended")
+
+		Expect(os.WriteFile(release, nil, 0o600)).To(Succeed())
+		Eventually(func() bool { _, ok := scriptStatus("batch"); return ok }).Should(BeFalse())
+		Expect(batched(ns, "gate")).To(BeTrue(), "the run in flight was answered and written back")
+		Expect(finished(recordDir, 0, time.Second)).To(ConsistOf(HaveField("Names", Equal([]string{"gate"}))),
+			"no run but the gate's")
+		for _, name := range late {
+			Expect(batched(ns, name)).To(BeFalse(), name)
+		}
 	})
 
 	It("acts on each object's entry: writes back changed, leaves unchanged, fails error with an event and backoff", func() {

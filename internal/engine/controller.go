@@ -107,8 +107,8 @@ func (sc *scriptController) start(parent context.Context, log logr.Logger) error
 		Reconciler: sc.rec,
 		// The script's slots keep its nu runs to `concurrency`; the workers are more, so that a run can start
 		// while other objects' write-backs are in flight (one worker per slot would leave a core idle for
-		// each write), and, with batches, so that enough reconciles wait at once to fill `concurrency` batches.
-		MaxConcurrentReconciles: cfg.Concurrency * max(2, cfg.Batch),
+		// each write), and, with batches, so that while `concurrency` batches run the next one can fill.
+		MaxConcurrentReconciles: max(2*cfg.Concurrency, (cfg.Concurrency+1)*cfg.Batch),
 		// Reloads create a controller of the same name again.
 		SkipNameValidation: &skip,
 		RateLimiter:        workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](backoffBase, backoffMax),

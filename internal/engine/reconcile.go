@@ -73,7 +73,8 @@ type reconciler struct {
 	// batch gathers reconciles into reconcile-batch runs when the script sets `batch`; nil otherwise.
 	batch *batcher
 	// slots holds one token per nu run of this script: at most `concurrency` at once, batch runs
-	// included (with `batch`, the controller has more workers than that, to fill the batches).
+	// included (with `batch`, the controller has more workers than that, to fill the batches; a batch is
+	// sealed only once it holds a slot).
 	slots chan struct{}
 }
 
@@ -327,6 +328,12 @@ func (r *reconciler) runScript(ctx context.Context, op script.Operation, stdin [
 		return script.Result{}, ctx.Err()
 	}
 	defer func() { <-r.slots }()
+	return r.exec(ctx, op, stdin, env...)
+}
+
+// exec runs an operation of the script in a slot of its concurrency that the caller holds (a batch run's
+// is taken before its objects are: see batcher.seal).
+func (r *reconciler) exec(ctx context.Context, op script.Operation, stdin []byte, env ...string) (script.Result, error) {
 	cfg := r.sc.script.Config
 	return r.engine.runner.Run(ctx, script.Request{
 		Dir:       r.sc.script.Dir,

@@ -49,7 +49,7 @@ const (
 	DefaultTimeout            = 60 * time.Second
 	DefaultConcurrency        = 2
 	DefaultBatchWindow        = 100 * time.Millisecond
-	// MaxBatch bounds `batch`: the engine keeps concurrency × batch reconciles waiting to fill batches,
+	// MaxBatch bounds `batch`: the engine keeps (concurrency + 1) × batch reconciles waiting to fill batches,
 	// and a larger batch's answer would hardly fit the output cap of a run (1 MiB).
 	MaxBatch = 1000
 )

@@ -20,7 +20,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
+	"kemper.buzz/nuop/test/utils"
 	"kemper.buzz/nuop/test/utils/giteaserver"
 )
 
@@ -351,23 +351,9 @@ func requests(provider, method, code string) float64 {
 // gauge reads the series of a counter or gauge with exactly these labels from the suite's registry; 0
 // when there is none.
 func gauge(name string, labels map[string]string) float64 {
-	families, err := registry.Gather()
+	v, _, err := utils.MetricValue(registry, name, labels)
 	Expect(err).NotTo(HaveOccurred())
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			got := map[string]string{}
-			for _, l := range m.GetLabel() {
-				got[l.GetName()] = l.GetValue()
-			}
-			if maps.Equal(got, labels) {
-				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-		}
-	}
-	return 0
+	return v
 }
 
 // doJSON sends req and decodes a 2xx answer into out (unless nil).

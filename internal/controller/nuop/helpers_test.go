@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
+	"kemper.buzz/nuop/test/utils"
 )
 
 const (
@@ -261,21 +262,12 @@ func allowed(user, ns, verb, group, resource, subresource, name string) bool {
 
 // gauge is the value of nuop_nuoperators{ready=ready}, or -1 when the series is missing.
 func gauge(ready string) float64 {
-	families, err := testRegistry.Gather()
+	v, ok, err := utils.MetricValue(testRegistry, "nuop_nuoperators", map[string]string{"ready": ready})
 	Expect(err).NotTo(HaveOccurred())
-	for _, f := range families {
-		if f.GetName() != "nuop_nuoperators" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "ready" && l.GetValue() == ready {
-					return m.GetGauge().GetValue()
-				}
-			}
-		}
+	if !ok {
+		return -1
 	}
-	return -1
+	return v
 }
 
 // readyOf is what the gauge's bookkeeping holds for n: "true", "false", or "" when it does not count it.

@@ -9,7 +9,8 @@
 #   exit (exit 3), hang (sleeps past any time-out), garbage (prints what is not a list),
 #   huge (a valid answer followed by more than the output cap), sleep (sleeps 300 ms before answering),
 #   slow (touches the file named by the annotation engine-test/started, sleeps 2 s, touches the one named
-#   by engine-test/done, then answers).
+#   by engine-test/done, then answers), gate (touches the file named by engine-test/started, waits until
+#   the one named by engine-test/release exists, then answers).
 # When the objects carry the annotation engine-test/record, each run writes <that dir>/<uuid>.json:
 # {start, end, names}, times in nanoseconds (end is missing for a run that hangs or exits).
 # Its per-object reconcile must never run; finalize (for a test that sets a finalizer) exits 0.
@@ -49,6 +50,12 @@ def "main reconcile-batch" [] {
     touch (annotation $o "engine-test/started")
     sleep 2sec
     touch (annotation $o "engine-test/done")
+  }
+  if "gate" in $runs {
+    let o = $objs | where {|o| (label $o "engine-test/run") == "gate" } | first
+    touch (annotation $o "engine-test/started")
+    let release = annotation $o "engine-test/release"
+    while not ($release | path exists) { sleep 50ms }
   }
 
   let answer = $objs | each {|o|

@@ -16,6 +16,7 @@ limitations under the License.
 
 // Package benchproc runs the manager binary for the benchmarks: on the test cluster, with metrics on plain
 // HTTP and probes on free loopback ports, its output in a log file, stopped with SIGTERM as a kubelet would.
+// It reads the manager's Prometheus metrics for both benchmarks (metrics.go).
 package benchproc
 
 import (

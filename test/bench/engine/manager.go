@@ -154,9 +154,16 @@ func (h *harness) runManager(ctx context.Context, md mode) (*result, error) {
 	if machineAfter, err := readMachineCPU(); err == nil {
 		res.machineBusy = machineAfter.busy - machineBefore.busy
 	}
-	if metrics, err := scrape(m.MetricsURL); err == nil {
-		res.nuRunsAtLast = metrics.sum("nuop_script_run_duration_seconds_count", "script", scriptName, "operation", md.op)
+	// The runs up to the last write: the nu CPU measured above over them is the report's CPU per run.
+	metrics, err := m.Metrics()
+	if err != nil {
+		return nil, err
 	}
+	runs, err := benchproc.OrZero(metrics.Histogram(metricRunDuration, scriptOp(md.op)))
+	if err != nil {
+		return nil, err
+	}
+	res.nuRunsAtLast = runs.Count
 
 	benchproc.Step(fmt.Sprintf("%s: all %d objects written; watching %s more for runs that should not happen",
 		md.name, h.c.n, h.c.settle))
@@ -212,27 +219,57 @@ func (h *harness) awaitWrites(ctx context.Context, res *result, m *benchproc.Man
 	return nil
 }
 
-// readFinal reads the metrics and memory after the settle time.
+// The manager's series the benchmark reads.
+const (
+	metricRuns        = "nuop_script_runs_total"
+	metricRunDuration = "nuop_script_run_duration_seconds"
+	metricBatchSize   = "nuop_script_batch_size"
+	metricProcessMax  = "nuop_script_processes_max"
+	metricHeapInuse   = "go_memstats_heap_inuse_bytes"
+)
+
+// scriptOp selects the benchmark script's series of an operation.
+func scriptOp(op string) map[string]string {
+	return map[string]string{"script": scriptName, "operation": op}
+}
+
+// readFinal reads the metrics and memory after the settle time. The script's series are vectors: none
+// means nothing observed (no batch runs in per-object mode), a zero the report shows.
 func (h *harness) readFinal(res *result, m *benchproc.Manager) error {
-	metrics, err := scrape(m.MetricsURL)
+	metrics, err := m.Metrics()
 	if err != nil {
 		return err
 	}
-	for _, s := range metrics["nuop_script_runs_total"] {
-		if s.labels["script"] == scriptName && s.labels["operation"] == "reconcile" {
-			res.runs[s.labels["result"]] += s.value
-		}
+	results, err := benchproc.OrZero(metrics.Series(metricRuns, scriptOp("reconcile")))
+	if err != nil {
+		return err
 	}
-	res.processMax = metrics.sum("nuop_script_processes_max")
-	op := res.mode.op
-	res.nuRuns = metrics.sum("nuop_script_run_duration_seconds_count", "script", scriptName, "operation", op)
-	if res.nuRuns > 0 {
-		sum := metrics.sum("nuop_script_run_duration_seconds_sum", "script", scriptName, "operation", op)
-		res.runWallMean = time.Duration(sum / res.nuRuns * float64(time.Second))
+	for _, s := range results {
+		res.runs[s.Labels["result"]] += s.Value
 	}
-	if batches := metrics.sum("nuop_script_batch_size_count", "script", scriptName); batches > 0 {
-		res.batchMean = metrics.sum("nuop_script_batch_size_sum", "script", scriptName) / batches
+	if res.processMax, err = metrics.Value(metricProcessMax, nil); err != nil {
+		return err
 	}
+	runs, err := benchproc.OrZero(metrics.Histogram(metricRunDuration, scriptOp(res.mode.op)))
+	if err != nil {
+		return err
+	}
+	res.nuRuns = runs.Count
+	if runs.Count > 0 {
+		res.runWallMean = time.Duration(runs.Sum / runs.Count * float64(time.Second))
+	}
+	batches, err := benchproc.OrZero(metrics.Histogram(metricBatchSize, map[string]string{"script": scriptName}))
+	if err != nil {
+		return err
+	}
+	if batches.Count > 0 {
+		res.batchMean = batches.Sum / batches.Count
+	}
+	heap, err := metrics.Value(metricHeapInuse, nil)
+	if err != nil {
+		return err
+	}
+	res.heapInuse = int64(heap)
 	pid := m.Cmd.Process.Pid
 	if res.peakRSS, err = statusBytes(pid, "VmHWM"); err != nil {
 		return err
@@ -242,7 +279,6 @@ func (h *harness) readFinal(res *result, m *benchproc.Manager) error {
 	}
 	res.endAnon, _ = statusBytes(pid, "RssAnon")
 	res.endFile, _ = statusBytes(pid, "RssFile")
-	res.heapInuse = int64(metrics.sum("go_memstats_heap_inuse_bytes"))
 	return nil
 }
 

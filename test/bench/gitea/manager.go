@@ -18,14 +18,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"kemper.buzz/nuop/test/bench/benchproc"
 )
@@ -70,41 +66,19 @@ func (r requests) writes() float64 { return r.total() - r.reads() }
 // counter counts attempts).
 func managerRequests(m *benchproc.Manager) (requests, error) {
 	out := requests{byMethod: map[string]float64{}}
-	client := &http.Client{Timeout: 5 * time.Second}
-	var resp *http.Response
-	var err error
-	// The metrics endpoint comes up with the manager: give it a little time.
-	for range 100 {
-		if resp, err = client.Get(m.MetricsURL); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	metrics, err := m.Metrics()
 	if err != nil {
 		return out, err
 	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return out, fmt.Errorf("%s: %s", m.MetricsURL, resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
+	// Before its first request the counter has no series.
+	series, err := benchproc.OrZero(metrics.Series("gitea_client_requests_total", nil))
 	if err != nil {
-		return out, fmt.Errorf("%s: %w", m.MetricsURL, err)
+		return out, err
 	}
-	fam := families["gitea_client_requests_total"]
-	if fam == nil {
-		return out, nil
-	}
-	for _, s := range fam.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range s.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		v := s.GetCounter().GetValue()
-		out.byMethod[labels["method"]] += v
-		if code := labels["code"]; code == "error" || strings.HasPrefix(code, "5") {
-			out.failed += v
+	for _, s := range series {
+		out.byMethod[s.Labels["method"]] += s.Value
+		if code := s.Labels["code"]; code == "error" || strings.HasPrefix(code, "5") {
+			out.failed += s.Value
 		}
 	}
 	return out, nil

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -145,7 +146,7 @@ func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) 
 
 	provider, conn, err := r.connect(ctx, obj, false)
 	if err != nil {
-		return r.done(ctx, obj, orig, err)
+		return r.done(ctx, obj, orig, provider, err)
 	}
 	if controllerutil.AddFinalizer(obj, giteav1alpha1.ResourceFinalizer) {
 		if err := r.client.Update(ctx, obj); err != nil {
@@ -160,7 +161,7 @@ func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) 
 			err = reasonf(giteav1alpha1.ReasonConflict, "%s %s, created earlier, manages the same Gitea object (%s)",
 				r.kind, other, status.Identity)
 		}
-		return r.done(ctx, obj, orig, err)
+		return r.done(ctx, obj, orig, provider, err)
 	}
 
 	obs, err := r.adapter.Observe(ctx, conn, obj)
@@ -168,7 +169,7 @@ func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) 
 		obs, err = r.sync(ctx, conn, obj, obs)
 	}
 	if err != nil {
-		return r.done(ctx, obj, orig, err)
+		return r.done(ctx, obj, orig, provider, err)
 	}
 	status.ID, status.Drift = obs.ID, obs.Drift
 	now := metav1.NewTime(r.clock.Now())
@@ -180,13 +181,14 @@ func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) 
 		r.setSynced(obj, metav1.ConditionFalse, giteav1alpha1.ReasonDrifted,
 			"Gitea differs from the spec in %s; managementPolicy ObserveOnly leaves it", strings.Join(obs.Drift, ", "))
 	}
-	if res, err := r.done(ctx, obj, orig, nil); err != nil {
+	res, err := r.done(ctx, obj, orig, provider, nil)
+	if err != nil {
 		return res, err
 	}
 	if err := r.clearCreatePending(ctx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: jitter(provider.Spec.SyncInterval.Duration)}, nil
+	return res, nil
 }
 
 // sync creates or updates the object as the management policy allows, and returns what Gitea has then.
@@ -262,13 +264,13 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 	}
 	if r.deletes(obj) {
 		r.setReady(obj, metav1.ConditionFalse, giteav1alpha1.ReasonDeleting, "deleting the %s in Gitea", strings.ToLower(r.kind))
-		_, conn, err := r.connect(ctx, obj, true)
+		provider, conn, err := r.connect(ctx, obj, true)
 		if err == nil {
 			// An object already gone, or gone with the repository or organization holding it, is deleted.
 			err = ignoreAbsent(r.adapter.Delete(ctx, conn, obj))
 		}
 		if err != nil {
-			return r.done(ctx, obj, orig, err)
+			return r.done(ctx, obj, orig, provider, err)
 		}
 		r.event(obj, "Normal", "Deleted", "Delete", "deleted the %s %s in Gitea", strings.ToLower(r.kind), r.adapter.Key(conn, obj))
 	}
@@ -294,40 +296,44 @@ func (r *ManagedReconciler[T]) deletes(obj T) bool {
 }
 
 // connect finds the resource's provider and its client. While the resource is being deleted, the provider's
-// last client serves even if the provider is no longer Ready (being deleted with its namespace).
+// last client serves even if the provider is no longer Ready (being deleted with its namespace). The provider
+// comes back with an error too, when it exists: its syncInterval says when to look again.
 func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool) (*giteav1alpha1.GiteaProvider, *Conn, error) {
 	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.ManagedSpec().ProviderRef.Name}
 	provider := &giteav1alpha1.GiteaProvider{}
 	err := r.client.Get(ctx, key, provider)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, nil, err
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, nil, err
+		}
+		provider = nil
 	}
-	ready := err == nil && meta.IsStatusConditionTrue(provider.Status.Conditions, giteav1alpha1.ConditionReady)
+	ready := provider != nil && meta.IsStatusConditionTrue(provider.Status.Conditions, giteav1alpha1.ConditionReady)
 	cl, cached := r.clients.Get(key)
 	switch {
 	case !cached && ready:
 		// After a restart the provider is Ready before its controller has rebuilt its client: no event on the
 		// provider will say when it has, so retry with backoff rather than wait for the next sync.
-		return nil, nil, &reasonError{reason: giteav1alpha1.ReasonProviderNotReady, retry: true,
+		return provider, nil, &reasonError{reason: giteav1alpha1.ReasonProviderNotReady, retry: true,
 			msg: fmt.Sprintf("GiteaProvider %s is Ready; its client is being built", key.Name)}
 	case !cached || (!ready && !deleting):
 		what := "is not Ready"
-		if apierrors.IsNotFound(err) {
+		if provider == nil {
 			what = "does not exist"
 		}
 		msg := fmt.Sprintf("GiteaProvider %s %s", key.Name, what)
 		if deleting {
 			msg += ": the Gitea object cannot be deleted; set deletionPolicy: Orphan to let the resource go without it"
 		}
-		return nil, nil, reasonf(giteav1alpha1.ReasonProviderNotReady, "%s", msg)
+		return provider, nil, reasonf(giteav1alpha1.ReasonProviderNotReady, "%s", msg)
 	}
 	deps, err := r.dependencies(ctx, obj, deleting)
 	if err != nil {
-		return nil, nil, err
+		return provider, nil, err
 	}
 	s, err := cl.SDK(ctx)
 	if err != nil {
-		return nil, nil, err
+		return provider, nil, err
 	}
 	return provider, &Conn{Client: cl, SDK: s, Self: provider.Status.User, Kube: r.apiReader,
 		namespace: obj.GetNamespace(), Deps: deps}, nil
@@ -485,8 +491,11 @@ func reasonOf(err error) (reason string, retry bool) {
 }
 
 // done writes the status: on error, Ready and Synced False with the error's reason (Ready stays True when
-// the object is known to exist and only the sync failed), and an event when the reason changes.
-func (r *ManagedReconciler[T]) done(ctx context.Context, obj, orig T, err error) (ctrl.Result, error) {
+// the object is known to exist and only the sync failed), and an event when the reason changes. Unless a
+// retry with backoff may help, the resource is synced again after the provider's syncInterval (nil: there is
+// no provider, DefaultSyncInterval).
+func (r *ManagedReconciler[T]) done(ctx context.Context, obj, orig T, provider *giteav1alpha1.GiteaProvider,
+	err error) (ctrl.Result, error) {
 	var retry bool
 	if err != nil {
 		var reason string
@@ -507,16 +516,17 @@ func (r *ManagedReconciler[T]) done(ctx context.Context, obj, orig T, err error)
 			return ctrl.Result{}, client.IgnoreNotFound(perr)
 		}
 	}
-	switch {
-	case err == nil:
-		return ctrl.Result{}, nil
-	case retry:
+	if retry {
 		return ctrl.Result{}, err
-	default:
-		// Fixed by a change to the resource, its provider or its dependencies (all watched), or by someone in
-		// Gitea: looked at again at the next sync.
-		return ctrl.Result{RequeueAfter: jitter(DefaultSyncInterval)}, nil
 	}
+	// In sync, or failed for a reason fixed by a change to the resource, its provider or its dependencies
+	// (all watched) or by someone in Gitea (not watched): looked at again at the next sync, which also
+	// corrects drift made in Gitea.
+	var every *metav1.Duration
+	if provider != nil {
+		every = provider.Spec.SyncInterval
+	}
+	return ctrl.Result{RequeueAfter: resyncAfter(every, rand.Float64())}, nil //nolint:gosec // spreads syncs, not for security
 }
 
 // statusOf is the whole status of a resource, atProvider included, for the comparison before a write.
@@ -562,10 +572,23 @@ func (r *ManagedReconciler[T]) event(obj T, eventType, reason, action, format st
 	r.recorder.Eventf(obj, nil, eventType, reason, action, "%s", truncate.String(fmt.Sprintf(format, args...), maxEventNote))
 }
 
-// DefaultSyncInterval is when a resource whose sync failed for a reason no retry fixes is looked at again.
+// DefaultSyncInterval is the sync interval of a resource whose provider does not exist (a provider's
+// syncInterval defaults to the same).
 const DefaultSyncInterval = 10 * time.Minute
 
-// jitter spreads requeues over ±10 % of d, so resources created together do not sync together forever.
-func jitter(d time.Duration) time.Duration {
-	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d)) //nolint:gosec // not for security
+// resyncAfter is how long after a sync a resource is synced again: every (a provider's syncInterval;
+// DefaultSyncInterval when nil) spread over [-10 %, +10 %) of it by u, a uniform random number in [0, 1)
+// (0: 10 % sooner; 0.5: every itself). The spread keeps resources created together from syncing together
+// forever. An interval so long that 10 % more would overflow a Duration (the CRD bounds syncInterval only
+// by its 32 characters) gives the longest Duration rather than a negative one, which would end the resyncs.
+func resyncAfter(every *metav1.Duration, u float64) time.Duration {
+	d := DefaultSyncInterval
+	if every != nil {
+		d = every.Duration
+	}
+	spread := time.Duration(u*float64(d/5)) - d/10
+	if spread > 0 && d > math.MaxInt64-spread {
+		return math.MaxInt64
+	}
+	return d + spread
 }

@@ -30,6 +30,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,7 +79,22 @@ var _ = Describe("the metrics endpoint's authentication and authorization", Orde
 		return tr.Status.Token
 	}
 
-	// grant lets the service account get /metrics; the returned func takes it back.
+	// settled waits until the API server's RBAC authorizer, which learns of roles and bindings through its
+	// own informers, gives the answer wanted for the service account getting /metrics.
+	settled := func(sa string, allowed bool) {
+		user := "system:serviceaccount:" + namespace + ":" + sa
+		Eventually(func(g Gomega) {
+			review, err := clientset.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+				Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: []string{"system:serviceaccounts"},
+					NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}},
+			}, metav1.CreateOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(review.Status.Allowed).To(Equal(allowed))
+		}).Should(Succeed())
+	}
+
+	// grant lets the service account get /metrics, once the API server's authorizer knows; the returned func
+	// takes it back, the same way.
 	grant := func(sa string) func() {
 		name := "metrics-reader-" + sa
 		_, err := clientset.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
@@ -92,12 +108,15 @@ var _ = Describe("the metrics endpoint's authentication and authorization", Orde
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: namespace}},
 		}, metav1.CreateOptions{})
 		Expect(err).NotTo(HaveOccurred())
-		revoke := func() {
+		settled(sa, true)
+		DeferCleanup(func() {
 			_ = clientset.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
 			_ = clientset.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
+		})
+		return func() {
+			Expect(clientset.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})).To(Succeed())
+			settled(sa, false)
 		}
-		DeferCleanup(revoke)
-		return revoke
 	}
 
 	request := func(method, path, authorization string) (int, string) {

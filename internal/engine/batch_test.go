@@ -214,10 +214,10 @@ func overlapsOfOneObject(rs []runRecord) []string {
 // (controller-runtime's controller_runtime_active_workers): with batches, the objects waiting for a run
 // or in one.
 func activeWorkers() float64 {
-	v, ok, err := utils.MetricValue(crmetrics.Registry, "controller_runtime_active_workers",
-		map[string]string{"controller": "script-batch"})
+	metrics, err := utils.GatherMetrics(crmetrics.Registry)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(ok).To(BeTrue(), "controller-runtime reports no active workers for the controller script-batch")
+	v, err := metrics.Value("controller_runtime_active_workers", map[string]string{"controller": "script-batch"})
+	Expect(err).NotTo(HaveOccurred(), "controller-runtime reports no active workers for the controller script-batch")
 	return v
 }
 

@@ -348,10 +348,12 @@ func requests(provider, method, code string) float64 {
 	return gauge("gitea_client_requests_total", map[string]string{"provider": provider, "method": method, "code": code})
 }
 
-// gauge reads the series of a counter or gauge with exactly these labels from the suite's registry; 0
-// when there is none.
+// gauge reads the series of a counter or gauge with these labels from the suite's registry; 0 when there is
+// none.
 func gauge(name string, labels map[string]string) float64 {
-	v, _, err := utils.MetricValue(registry, name, labels)
+	metrics, err := utils.GatherMetrics(registry)
+	Expect(err).NotTo(HaveOccurred())
+	v, err := utils.OrZero(metrics.Value(name, labels))
 	Expect(err).NotTo(HaveOccurred())
 	return v
 }

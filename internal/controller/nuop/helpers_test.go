@@ -17,6 +17,7 @@ limitations under the License.
 package nuop
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -262,11 +263,13 @@ func allowed(user, ns, verb, group, resource, subresource, name string) bool {
 
 // gauge is the value of nuop_nuoperators{ready=ready}, or -1 when the series is missing.
 func gauge(ready string) float64 {
-	v, ok, err := utils.MetricValue(testRegistry, "nuop_nuoperators", map[string]string{"ready": ready})
+	metrics, err := utils.GatherMetrics(testRegistry)
 	Expect(err).NotTo(HaveOccurred())
-	if !ok {
+	v, err := metrics.Value("nuop_nuoperators", map[string]string{"ready": ready})
+	if errors.Is(err, utils.ErrNoSeries) {
 		return -1
 	}
+	Expect(err).NotTo(HaveOccurred())
 	return v
 }
 

@@ -37,6 +37,7 @@ import (
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/script"
 	"kemper.buzz/nuop/test/bench/benchproc"
+	"kemper.buzz/nuop/test/utils"
 )
 
 // The CPU accounts of a run.
@@ -159,7 +160,7 @@ func (h *harness) runManager(ctx context.Context, md mode) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	runs, err := benchproc.OrZero(metrics.Histogram(metricRunDuration, scriptOp(md.op)))
+	runs, err := utils.OrZero(metrics.Histogram(metricRunDuration, scriptOp(md.op)))
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +241,7 @@ func (h *harness) readFinal(res *result, m *benchproc.Manager) error {
 	if err != nil {
 		return err
 	}
-	results, err := benchproc.OrZero(metrics.Series(metricRuns, scriptOp("reconcile")))
+	results, err := utils.OrZero(metrics.Series(metricRuns, scriptOp("reconcile")))
 	if err != nil {
 		return err
 	}
@@ -250,7 +251,7 @@ func (h *harness) readFinal(res *result, m *benchproc.Manager) error {
 	if res.processMax, err = metrics.Value(metricProcessMax, nil); err != nil {
 		return err
 	}
-	runs, err := benchproc.OrZero(metrics.Histogram(metricRunDuration, scriptOp(res.mode.op)))
+	runs, err := utils.OrZero(metrics.Histogram(metricRunDuration, scriptOp(res.mode.op)))
 	if err != nil {
 		return err
 	}
@@ -258,7 +259,7 @@ func (h *harness) readFinal(res *result, m *benchproc.Manager) error {
 	if runs.Count > 0 {
 		res.runWallMean = time.Duration(runs.Sum / runs.Count * float64(time.Second))
 	}
-	batches, err := benchproc.OrZero(metrics.Histogram(metricBatchSize, map[string]string{"script": scriptName}))
+	batches, err := utils.OrZero(metrics.Histogram(metricBatchSize, map[string]string{"script": scriptName}))
 	if err != nil {
 		return err
 	}

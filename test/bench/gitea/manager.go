@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"kemper.buzz/nuop/test/bench/benchproc"
+	"kemper.buzz/nuop/test/utils"
 )
 
 // startManager runs the manager binary in manager mode on the cluster of kubeconfig.
@@ -71,7 +72,7 @@ func managerRequests(m *benchproc.Manager) (requests, error) {
 		return out, err
 	}
 	// Before its first request the counter has no series.
-	series, err := benchproc.OrZero(metrics.Series("gitea_client_requests_total", nil))
+	series, err := utils.OrZero(metrics.Series("gitea_client_requests_total", nil))
 	if err != nil {
 		return out, err
 	}

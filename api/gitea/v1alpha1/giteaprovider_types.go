@@ -68,22 +68,23 @@ type GiteaProviderSpec struct {
 	Burst int32 `json:"burst,omitempty"`
 
 	// syncInterval is how often the resources using this provider compare Gitea with their spec (and
-	// correct drift), besides reacting to their own changes at once.
+	// correct drift), besides reacting to their own changes at once. Between 30s and 168h (a week).
 	// +optional
 	// +kubebuilder:default="10m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="syncInterval must be a duration such as 10m or 1h"
-	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self) >= duration('30s')",message="syncInterval must be at least 30s"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) >= duration('30s') && duration(self) <= duration('168h'))",message="syncInterval must be between 30s and 168h"
 	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
 
-	// checkInterval is how often the provider checks its connection (server version and login).
+	// checkInterval is how often the provider checks its connection (server version and login). Between
+	// 10s and 24h.
 	// +optional
 	// +kubebuilder:default="5m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="checkInterval must be a duration such as 5m"
-	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self) >= duration('10s')",message="checkInterval must be at least 10s"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) >= duration('10s') && duration(self) <= duration('24h'))",message="checkInterval must be between 10s and 24h"
 	CheckInterval *metav1.Duration `json:"checkInterval,omitempty"`
 }
 

@@ -83,6 +83,10 @@ var _ = Describe("GiteaProvider admission", func() {
 			providerSpec(o)["syncInterval"] = "30s"
 			providerSpec(o)["checkInterval"] = "10s"
 		}),
+		Entry("the longest intervals", func(o obj) {
+			providerSpec(o)["syncInterval"] = "168h"
+			providerSpec(o)["checkInterval"] = "24h"
+		}),
 	)
 
 	DescribeTable("rejects, with a message that says why",
@@ -124,9 +128,17 @@ var _ = Describe("GiteaProvider admission", func() {
 		Entry("a timeout above 5m", func(o obj) { providerSpec(o)["timeout"] = "10m" },
 			"spec.timeout", "between 1s and 5m"),
 		Entry("a syncInterval under 30s", func(o obj) { providerSpec(o)["syncInterval"] = "5s" },
-			"spec.syncInterval", "at least 30s"),
+			"spec.syncInterval", "between 30s and 168h"),
+		Entry("a syncInterval over a week", func(o obj) { providerSpec(o)["syncInterval"] = "169h" },
+			"spec.syncInterval", "between 30s and 168h"),
+		Entry("a syncInterval longer than any duration", func(o obj) { providerSpec(o)["syncInterval"] = "9999999999999h" },
+			"spec.syncInterval", "between 30s and 168h"),
 		Entry("a checkInterval under 10s", func(o obj) { providerSpec(o)["checkInterval"] = "1s" },
-			"spec.checkInterval", "at least 10s"),
+			"spec.checkInterval", "between 10s and 24h"),
+		Entry("a checkInterval over a day", func(o obj) { providerSpec(o)["checkInterval"] = "25h" },
+			"spec.checkInterval", "between 10s and 24h"),
+		Entry("a timeout longer than any duration", func(o obj) { providerSpec(o)["timeout"] = "9999999999999h" },
+			"spec.timeout", "between 1s and 5m"),
 		Entry("qps 0", func(o obj) { providerSpec(o)["qps"] = 0 },
 			"spec.qps", "should be greater than or equal to 1"),
 		Entry("burst 0", func(o obj) { providerSpec(o)["burst"] = 0 },

@@ -169,13 +169,14 @@ type Source struct {
 	// +optional
 	Credentials *Credentials `json:"credentials,omitempty"`
 
-	// interval between polls of the repository for a new revision (a Go duration: 30s, 5m, 1h).
+	// interval between polls of the repository for a new revision (a Go duration: 30s, 5m, 1h), between
+	// 30s and 168h (a week).
 	// +optional
 	// +kubebuilder:default="5m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="interval must be a duration such as 30s, 5m or 1h30m"
-	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self) >= duration('30s')",message="interval must be at least 30s"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) >= duration('30s') && duration(self) <= duration('168h'))",message="interval must be between 30s and 168h"
 	Interval *metav1.Duration `json:"interval,omitempty"`
 }
 

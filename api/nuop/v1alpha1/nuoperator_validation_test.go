@@ -167,7 +167,11 @@ var _ = Describe("NuOperator admission", func() {
 
 		// interval.
 		Entry("an interval of 10s", func(o obj) { source(o)["interval"] = "10s" },
-			"spec.sources[0].interval", "interval must be at least 30s"),
+			"spec.sources[0].interval", "interval must be between 30s and 168h"),
+		Entry("an interval over a week", func(o obj) { source(o)["interval"] = "169h" },
+			"spec.sources[0].interval", "interval must be between 30s and 168h"),
+		Entry("an interval longer than any duration", func(o obj) { source(o)["interval"] = "9999999999999h" },
+			"spec.sources[0].interval", "interval must be between 30s and 168h"),
 		Entry("an interval that is not a duration", func(o obj) { source(o)["interval"] = "5 minutes" },
 			"spec.sources[0].interval", "interval must be a duration such as 30s, 5m or 1h30m"),
 
@@ -235,6 +239,7 @@ var _ = Describe("NuOperator admission", func() {
 			func(o obj) { source(o)["location"] = "https://example.com/org/repo@v1.git" }, nil),
 		Entry("an interval of exactly 30s", func(o obj) { source(o)["interval"] = "30s" }, nil),
 		Entry("an interval of 1h30m", func(o obj) { source(o)["interval"] = "1h30m" }, nil),
+		Entry("an interval of exactly 168h", func(o obj) { source(o)["interval"] = "168h" }, nil),
 		Entry("requeues of 1 second", func(o obj) {
 			mapping(o)["requeue_after_change"] = 1
 			mapping(o)["requeue_after_noop"] = 1

@@ -579,8 +579,9 @@ const DefaultSyncInterval = 10 * time.Minute
 // resyncAfter is how long after a sync a resource is synced again: every (a provider's syncInterval;
 // DefaultSyncInterval when nil) spread over [-10 %, +10 %) of it by u, a uniform random number in [0, 1)
 // (0: 10 % sooner; 0.5: every itself). The spread keeps resources created together from syncing together
-// forever. An interval so long that 10 % more would overflow a Duration (the CRD bounds syncInterval only
-// by its 32 characters) gives the longest Duration rather than a negative one, which would end the resyncs.
+// forever. An interval so long that 10 % more would overflow a Duration (the CRD admits up to 168h, but a
+// provider stored before it had that bound may hold any Duration) gives the longest Duration rather than
+// a negative one, which would end the resyncs.
 func resyncAfter(every *metav1.Duration, u float64) time.Duration {
 	d := DefaultSyncInterval
 	if every != nil {

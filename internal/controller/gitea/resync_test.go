@@ -36,8 +36,9 @@ import (
 var belowOne = math.Nextafter(1, 0)
 
 func TestResyncAfter(t *testing.T) {
-	// The CRD admits syncInterval from 30s up to the longest Duration Go holds (it bounds the string's
-	// length only); the API server fills in 10m when it is unset, so nil is only a provider not known yet.
+	// The CRD admits syncInterval from 30s to 168h, but a provider stored before it had an upper bound may
+	// hold up to the longest Duration Go holds; the API server fills in 10m when it is unset, so nil is
+	// only a provider not known yet.
 	longest := time.Duration(math.MaxInt64)
 	interval := func(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
 	tests := []struct {
@@ -54,8 +55,9 @@ func TestResyncAfter(t *testing.T) {
 		{"the CRD's minimum", interval(30 * time.Second), 0.5, 30 * time.Second},
 		{"the CRD's minimum, just under 10 % later", interval(30 * time.Second), belowOne, 33*time.Second - time.Nanosecond},
 		{"a day, 5 % later", interval(24 * time.Hour), 0.75, 25*time.Hour + 12*time.Minute},
-		{"the longest the CRD admits, 10 % sooner", interval(longest), 0, longest - longest/10},
-		{"the longest the CRD admits, later: capped, not wrapped to a negative", interval(longest), belowOne, longest},
+		{"the CRD's maximum, 5 % later", interval(168 * time.Hour), 0.75, 176*time.Hour + 24*time.Minute},
+		{"the longest Duration, 10 % sooner", interval(longest), 0, longest - longest/10},
+		{"the longest Duration, later: capped, not wrapped to a negative", interval(longest), belowOne, longest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -177,19 +177,43 @@ func waitForSync(ctx context.Context, inf cache.Informer) bool {
 }
 
 // changedBeyondVersion drops updates that change only resourceVersion or managedFields (a no-op apply,
-// say): the script would see the same object again.
+// say): the script would see the same object again. It runs on every update event of every watched
+// object, so it compares in place rather than on copies with those fields removed.
 func changedBeyondVersion(e event.UpdateEvent) bool {
 	oldObj, okOld := e.ObjectOld.(*unstructured.Unstructured)
 	newObj, okNew := e.ObjectNew.(*unstructured.Unstructured)
 	if !okOld || !okNew {
 		return true
 	}
-	a, b := oldObj.DeepCopy(), newObj.DeepCopy()
-	for _, o := range []*unstructured.Unstructured{a, b} {
-		unstructured.RemoveNestedField(o.Object, "metadata", "resourceVersion")
-		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+	return !sameFields(oldObj.Object, newObj.Object, func(key string, a, b any) bool {
+		if key != "metadata" {
+			return equality.Semantic.DeepEqual(a, b)
+		}
+		metaA, okA := a.(map[string]any)
+		metaB, okB := b.(map[string]any)
+		if !okA || !okB {
+			return equality.Semantic.DeepEqual(a, b)
+		}
+		return sameFields(metaA, metaB, func(key string, a, b any) bool {
+			return key == "resourceVersion" || key == "managedFields" || equality.Semantic.DeepEqual(a, b)
+		})
+	})
+}
+
+// sameFields reports whether every key of a or b is in both with values same calls equal; a key in only
+// one of them counts as the value nil in the other.
+func sameFields(a, b map[string]any, same func(key string, a, b any) bool) bool {
+	for key, va := range a {
+		if !same(key, va, b[key]) {
+			return false
+		}
 	}
-	return !equality.Semantic.DeepEqual(a.Object, b.Object)
+	for key, vb := range b {
+		if _, both := a[key]; !both && !same(key, nil, vb) {
+			return false
+		}
+	}
+	return true
 }
 
 // stop ends the controller and waits until no run of it is left (runs finish within their time-out).

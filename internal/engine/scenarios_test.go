@@ -463,6 +463,10 @@ func TestChangedBeyondVersion(t *testing.T) {
 			set("2026-01-01T00:00:00Z", "metadata", "deletionTimestamp")}, want: true},
 		{name: "generation", change: []func(*unstructured.Unstructured){set(int64(2), "metadata", "generation")}, want: true},
 		{name: "status", change: []func(*unstructured.Unstructured){set("ok", "status", "message")}, want: true},
+		{name: "the labels removed", change: []func(*unstructured.Unstructured){remove("metadata", "labels")}, want: true},
+		{name: "data removed", change: []func(*unstructured.Unstructured){remove("data")}, want: true},
+		{name: "data set to null", change: []func(*unstructured.Unstructured){set(nil, "data")}, want: true},
+		{name: "metadata removed", change: []func(*unstructured.Unstructured){remove("metadata")}, want: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			oldObj, newObj := base(), base()
@@ -490,6 +494,33 @@ func TestChangedBeyondVersion(t *testing.T) {
 			t.Error("changedBeyondVersion dropped an update of an object that is not unstructured")
 		}
 	})
+}
+
+// BenchmarkChangedBeyondVersion measures the watch predicate on the update event of the engine's own
+// write-back: a ConfigMap whose resourceVersion and one label changed.
+func BenchmarkChangedBeyondVersion(b *testing.B) {
+	object := func(version, label string) *unstructured.Unstructured {
+		data := map[string]any{}
+		for i := range 8 {
+			data[fmt.Sprintf("key-%d", i)] = strings.Repeat("v", 100)
+		}
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1",
+			"kind":       "ConfigMap",
+			"metadata": map[string]any{
+				"name": "cm", "namespace": "ns", "uid": "0b6d3c3e-8f2a-4a57-9a39-3f0c0f6f7d1e",
+				"resourceVersion": version, "creationTimestamp": "2026-11-24T00:00:00Z",
+				"labels": map[string]any{"bench": "yes", "benched": label},
+			},
+			"data": data,
+		}}
+	}
+	e := event.UpdateEvent{ObjectOld: object("1", "no"), ObjectNew: object("2", "yes")}
+	for b.Loop() {
+		if !changedBeyondVersion(e) {
+			b.Fatal("a changed label was dropped")
+		}
+	}
 }
 
 // sampleLive samples the live nu processes until the function it returns is called, which returns the

@@ -40,7 +40,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"kemper.buzz/nuop/internal/olmbundle"
-	"kemper.buzz/nuop/internal/options"
+	"kemper.buzz/nuop/test/utils/containeropts"
 )
 
 const stale = "bundle/ is stale: run `make bundle` and commit bundle/ and bundle.Dockerfile"
@@ -485,13 +485,20 @@ func TestInstallModesReachTheManager(t *testing.T) {
 			t.Errorf("install mode %s is not supported, but --watch-namespaces takes %q", mode.Type, target)
 			continue
 		}
-		args := make([]string, 0, len(manager.Args))
-		for _, a := range manager.Args {
-			args = append(args, strings.ReplaceAll(a, "$(OLM_TARGET_NAMESPACES)", target))
-		}
-		o, err := options.Parse(args, func(string) (string, bool) { return "", false }, io.Discard)
+		o, err := containeropts.Parse(&manager, containeropts.Run{
+			Entrypoint: []string{containeropts.Program},
+			ValueFrom: func(s *corev1.EnvVarSource) (string, bool) {
+				switch {
+				case cmp.Equal(s, olmTargetNamespaces.ValueFrom):
+					return target, true
+				case s.FieldRef != nil && s.FieldRef.FieldPath == "metadata.namespace":
+					return "nuop-system", true // the operator's own: OwnNamespace's target
+				}
+				return "", false
+			},
+		}, io.Discard)
 		if err != nil {
-			t.Errorf("%s: the manager refuses %v: %v", mode.Type, args, err)
+			t.Errorf("%s: %v", mode.Type, err)
 			continue
 		}
 		var want []string

@@ -56,16 +56,28 @@ type Run struct {
 // Parse parses the options nuop's binary gets in container c, with its own parser
 // (internal/options): the arguments after the program as the kubelet runs it (the container's command and
 // args, else the image's entrypoint and cmd; args without an entrypoint are the program), and its
-// environment (Env). It refuses what it cannot give as the pod would: another program than
-// Program, envFrom, an env source run.ValueFrom does not know, and $(VAR) references, which the
-// kubelet expands and this does not. Parse's warnings go to warn.
+// environment (Env). The container's command, args and literal env values get the kubelet's $(VAR)
+// expansion. It refuses what it cannot give as the pod would: another program than Program, envFrom, and
+// an env source run.ValueFrom does not know. Parse's warnings go to warn.
 func Parse(c *corev1.Container, run Run, warn io.Writer) (*options.Options, error) {
+	own, err := containerEnv(c, run)
+	if err != nil {
+		return nil, err
+	}
+	// The kubelet expands the container's command and args, never the image's entrypoint and cmd.
+	expanded := func(words []string) []string {
+		out := make([]string, len(words))
+		for i, w := range words {
+			out[i] = expand(w, own.lookup)
+		}
+		return out
+	}
 	var line []string
 	switch {
 	case len(c.Command) > 0:
-		line = slices.Concat(c.Command, c.Args)
+		line = slices.Concat(expanded(c.Command), expanded(c.Args))
 	case len(c.Args) > 0:
-		line = slices.Concat(run.Entrypoint, c.Args)
+		line = slices.Concat(run.Entrypoint, expanded(c.Args))
 	default:
 		line = slices.Concat(run.Entrypoint, run.Cmd)
 	}
@@ -77,18 +89,11 @@ func Parse(c *corev1.Container, run Run, warn io.Writer) (*options.Options, erro
 	}
 	args := make([]string, 0, len(line)-1+len(run.Args))
 	for _, a := range line[1:] {
-		a, err := run.literal(a)
-		if err != nil {
-			return nil, fmt.Errorf("argument %w", err)
-		}
-		args = append(args, a)
+		args = append(args, run.rewrite(a))
 	}
 	args = append(args, run.Args...)
 
-	env, err := Env(c, run)
-	if err != nil {
-		return nil, err
-	}
+	env := own.over(run)
 	o, err := options.Parse(args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, warn)
 	if err != nil {
 		return nil, fmt.Errorf("the manager refuses its arguments %q and environment: %w", args, err)
@@ -97,21 +102,33 @@ func Parse(c *corev1.Container, run Run, warn io.Writer) (*options.Options, erro
 }
 
 // Env is the environment of container c's process: run.Env, then c's entries in order, their
-// sources' values from run.ValueFrom. It refuses envFrom, a source run.ValueFrom does not know and $(VAR)
-// references.
+// sources' values from run.ValueFrom and their literal values expanded as the kubelet does. It refuses
+// envFrom and a source run.ValueFrom does not know.
 func Env(c *corev1.Container, run Run) (map[string]string, error) {
-	if len(c.EnvFrom) > 0 {
-		return nil, errors.New("envFrom: the test cannot tell which variables it sets")
+	own, err := containerEnv(c, run)
+	if err != nil {
+		return nil, err
 	}
-	env := make(map[string]string, len(run.Env)+len(c.Env))
-	maps.Copy(env, run.Env)
+	return own.over(run), nil
+}
+
+// podEnv is a container's own variables as the kubelet gives them to its process; only these, not the
+// image's, can be referred to with $(VAR).
+type podEnv struct {
+	values map[string]string
+	// literal says which values came from the spec rather than a source: run.Literal rewrites those.
+	literal map[string]bool
+}
+
+func containerEnv(c *corev1.Container, run Run) (podEnv, error) {
+	if len(c.EnvFrom) > 0 {
+		return podEnv{}, errors.New("envFrom: the test cannot tell which variables it sets")
+	}
+	own := podEnv{values: make(map[string]string, len(c.Env)), literal: make(map[string]bool, len(c.Env))}
 	for _, e := range c.Env {
 		if e.ValueFrom == nil {
-			v, err := run.literal(e.Value)
-			if err != nil {
-				return nil, fmt.Errorf("env %s: %w", e.Name, err)
-			}
-			env[e.Name] = v
+			// A value may refer to the variables defined before it.
+			own.values[e.Name], own.literal[e.Name] = expand(e.Value, own.lookup), true
 			continue
 		}
 		var v string
@@ -120,20 +137,70 @@ func Env(c *corev1.Container, run Run) (map[string]string, error) {
 			v, ok = run.ValueFrom(e.ValueFrom)
 		}
 		if !ok {
-			return nil, fmt.Errorf("env %s: the test cannot tell the value of its source %s", e.Name, e.ValueFrom)
+			return podEnv{}, fmt.Errorf("env %s: the test cannot tell the value of its source %s", e.Name, e.ValueFrom)
 		}
-		env[e.Name] = v
+		own.values[e.Name], own.literal[e.Name] = v, false
 	}
-	return env, nil
+	return own, nil
 }
 
-// literal is an argument or env value as the process gets it.
-func (run Run) literal(s string) (string, error) {
-	if strings.Contains(s, "$(") {
-		return "", fmt.Errorf("%q holds a $(VAR) reference, which the kubelet expands and the test does not", s)
+func (own podEnv) lookup(name string) (string, bool) {
+	v, ok := own.values[name]
+	return v, ok
+}
+
+// over is the process's whole environment: run.Env with the container's own variables over it.
+func (own podEnv) over(run Run) map[string]string {
+	env := make(map[string]string, len(run.Env)+len(own.values))
+	maps.Copy(env, run.Env)
+	for k, v := range own.values {
+		if own.literal[k] {
+			v = run.rewrite(v)
+		}
+		env[k] = v
 	}
+	return env
+}
+
+// rewrite is an argument or literal env value as the test's process gets it.
+func (run Run) rewrite(s string) string {
 	if run.Literal != nil {
-		return run.Literal(s), nil
+		return run.Literal(s)
 	}
-	return s, nil
+	return s
+}
+
+// expand replaces the $(NAME) references in s as the kubelet does in a container's command, args and env
+// values: with lookup's value when it knows NAME, left as written when it does not; $$ is a literal $
+// (so $$(NAME) gives $(NAME)), and any other $, or a $( that is never closed, stays.
+func expand(s string, lookup func(string) (string, bool)) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString("$(")
+				i++
+				continue
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := lookup(name); ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString(s[i : i+3+end])
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
 }

@@ -100,12 +100,20 @@ func TestParse(t *testing.T) {
 			c: corev1.Container{EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{
 				LocalObjectReference: corev1.LocalObjectReference{Name: "cm"}}}}},
 			run: Run{Entrypoint: nuop}, wantErr: "envFrom"},
-		{name: "a $(VAR) reference in an argument",
-			c:   corev1.Container{Args: []string{"--watch-namespaces=$(NS)"}, Env: []corev1.EnvVar{{Name: "NS", Value: "a"}}},
-			run: Run{Entrypoint: nuop}, wantErr: `argument "--watch-namespaces=$(NS)" holds a $(VAR) reference`},
-		{name: "a $(VAR) reference in an env value",
-			c:   corev1.Container{Env: []corev1.EnvVar{{Name: "NS", Value: "a"}, {Name: "NUOP_SCRIPT_PATH", Value: "/$(NS)"}}},
-			run: Run{Entrypoint: nuop}, wantErr: `env NUOP_SCRIPT_PATH: "/$(NS)" holds a $(VAR) reference`},
+		{name: "$(VAR) in the container's args and env values is expanded from the container's env",
+			c: corev1.Container{Args: []string{"--leader-election-namespace=$(NS)", "--health-probe-bind-address=$(PORT)"},
+				Env: []corev1.EnvVar{fromField, {Name: "NS", Value: "$(POD_NAMESPACE)-x"}, {Name: "PORT", Value: ":7"},
+					{Name: "NUOP_SCRIPT_PATH", Value: "/$(LATER)/$(NS)"}, {Name: "LATER", Value: "y"}}},
+			run:  Run{Entrypoint: nuop, ValueFrom: namespace},
+			want: parsed{Mode: options.ModeManager, ScriptPath: "/$(LATER)/pod-ns-x", LeaderElectionNamespace: "pod-ns-x", ProbeAddr: ":7"}},
+		{name: "$(VAR) in the image's entrypoint and cmd stays as written",
+			c:    corev1.Container{Env: []corev1.EnvVar{{Name: "DIR", Value: "/x"}}},
+			run:  Run{Entrypoint: nuop, Cmd: []string{"--script-path=$(DIR)"}},
+			want: parsed{Mode: options.ModeManager, ScriptPath: "$(DIR)", ProbeAddr: ":8081"}},
+		{name: "$(VAR) refers to the container's env, not the image's",
+			c:    corev1.Container{Args: []string{"--script-path=$(DIR)"}},
+			run:  Run{Entrypoint: nuop, Env: map[string]string{"DIR": "/x"}},
+			want: parsed{Mode: options.ModeManager, ScriptPath: "$(DIR)", ProbeAddr: ":8081"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := Parse(&tc.c, tc.run, io.Discard)
@@ -124,6 +132,34 @@ func TestParse(t *testing.T) {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestExpand pins the kubelet's $(VAR) rules.
+func TestExpand(t *testing.T) {
+	vars := map[string]string{"A": "a", "EMPTY": "", "B": "$(A)"}
+	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"plain", "plain"},
+		{"$(A)", "a"},
+		{"x$(A)y$(A)", "xaya"},
+		{"$(EMPTY)", ""},
+		{"$(UNKNOWN)", "$(UNKNOWN)"},
+		{"$(B)", "$(A)"}, // a value is not expanded again
+		{"$$(A)", "$(A)"},
+		{"$$$(A)", "$a"},
+		{"$$", "$"},
+		{"$", "$"},
+		{"a$", "a$"},
+		{"$A", "$A"},
+		{"$(A", "$(A"},
+		{"$(A$$", "$(A$"},
+		{"$()", "$()"},
+	} {
+		if got := expand(tc.in, lookup); got != tc.want {
+			t.Errorf("expand(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 

@@ -334,7 +334,10 @@ func addFetch(mgr manager.Manager, o *options.Options, ready *health.Gate, secre
 // mapping files), from the fetched sources and the image's bundled scripts, and reports them in the
 // NuOperator's status.
 func setupManaged(mgr manager.Manager, o *options.Options, deps modeDeps) error {
-	fileMappings, errs := managed.LoadMappingFiles(o.MappingsPath)
+	fileMappings, warnings, errs := managed.LoadMappingFiles(o.MappingsPath)
+	for _, w := range warnings {
+		ctrl.Log.WithName("setup").Info(w)
+	}
 	for _, err := range errs {
 		ctrl.Log.WithName("setup").Error(err, "mapping file skipped")
 	}

@@ -173,6 +173,9 @@ func (t *scriptTest) single(ctx context.Context, obj *unstructured.Unstructured,
 	t.printf("%s exited %d in %s: %s\n", op, res.ExitCode, res.Duration.Round(time.Millisecond), exitMeanings[outcome])
 	t.output("stderr", res.Stderr, "")
 	if outcome == script.OutcomeChanged && op == script.OpReconcile {
+		if err := res.StdoutCut(); err != nil {
+			return err
+		}
 		out, ok := engine.WrittenBack(obj, res.Stdout)
 		t.writeBack(obj, out, ok, string(res.Stdout), "")
 	} else {

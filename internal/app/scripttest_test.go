@@ -181,3 +181,31 @@ func assertInOrder(t *testing.T, name, out string, want []string) {
 		rest = rest[i+len(w):]
 	}
 }
+
+// TestScriptTestOutputPastTheCap: a reconcile whose stdout was cut at the output cap shows no write-back
+// (what was kept parses as the object, but it may be cut short) and fails with the reason.
+func TestScriptTestOutputPastTheCap(t *testing.T) {
+	nu, err := utils.Tool("nu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := utils.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "object.yaml")
+	if err := os.WriteFile(file, []byte(configMap("big", `"engine-test/oversize": "yes"`, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := scriptTestMain(context.Background(), []string{"test",
+		filepath.Join(root, "internal", "engine", "testdata", "scripts", "oversize"), "--object", file, "--nu", nu},
+		&stdout, &stderr)
+	if code == 0 {
+		t.Errorf("exit 0, want a failure\nstdout:\n%s\nstderr:\n%s", &stdout, &stderr)
+	}
+	assertInOrder(t, "stderr", stderr.String(), []string{"stdout is longer than the output cap of 1048576 bytes"})
+	if strings.Contains(stdout.String(), "touched") {
+		t.Errorf("a write-back was shown:\n%s", &stdout)
+	}
+}

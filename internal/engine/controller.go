@@ -19,6 +19,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -59,6 +60,13 @@ type scriptController struct {
 	cancel context.CancelFunc
 	// stopped is closed once the cache and the controller have returned: no run of this script is left.
 	stopped chan struct{}
+	// swept is set once a sweep for its finalizer went through (Engine.sweep; read and set by sync only).
+	swept bool
+}
+
+// runs reports whether sc runs s as it is now: the same configuration from the same directory.
+func (sc *scriptController) runs(s *script.Script) bool {
+	return reflect.DeepEqual(s.Config, sc.script.Config) && s.Dir == sc.script.Dir
 }
 
 func (e *Engine) newScriptController(s *script.Script, kind kindInfo) (*scriptController, error) {

@@ -21,9 +21,9 @@ limitations under the License.
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -111,9 +111,10 @@ type Engine struct {
 	// failed are scripts that did not load at all; they are reported with the others.
 	failed  []ScriptStatus
 	running map[string]*scriptController
-	// releasing are removed scripts, stopped, whose finalizers are not all released yet: a failed release
-	// is tried again at the next pass, not forgotten with objects still carrying the finalizer.
-	releasing []*scriptController
+	// releasing are finalizers stopped controllers put on objects that no desired script takes over (the
+	// script was removed, or its kind, finalizer or namespace changed) and that are not all released yet:
+	// a failed release is tried again at the next pass, not forgotten with objects still carrying them.
+	releasing []obligation
 	status    map[string]ScriptStatus
 	// started is set once Start runs, i.e. on the leader.
 	started bool
@@ -261,6 +262,7 @@ func (e *Engine) sync(ctx context.Context) {
 	// Reading discovery fresh each time is how CRDs that appear or disappear are noticed.
 	kinds := map[string]kindInfo{}
 	status := map[string]ScriptStatus{}
+	notes := map[string]string{}   // why a running script's status is not plain "running"
 	claimed := map[string]string{} // kind+finalizer -> script that holds it
 	resources := memoized(e.discovery)
 	for _, s := range desired {
@@ -272,8 +274,15 @@ func (e *Engine) sync(ctx context.Context) {
 			status[cfg.Name] = statusOf(s, StatePending, err.Error()+"; starts when the kind is served")
 			continue
 		default:
-			status[cfg.Name] = statusOf(s, StateFailed, err.Error())
-			continue
+			// Discovery failing (a time-out, an aggregated API down) says nothing about the kind: a
+			// controller that runs this very script keeps running rather than start over with every object.
+			sc := e.runningController(cfg.Name)
+			if sc == nil || !sc.runs(s) {
+				status[cfg.Name] = statusOf(s, StateFailed, err.Error())
+				continue
+			}
+			info = sc.kind
+			notes[cfg.Name] = "running; looking its kind up again failed, so it runs as it was: " + err.Error()
 		}
 		if cfg.Finalizer != "" {
 			key := info.gvk.GroupKind().String() + " " + cfg.Finalizer
@@ -291,27 +300,28 @@ func (e *Engine) sync(ctx context.Context) {
 	// Stop what is removed, changed, or no longer served, before anything new starts.
 	e.mu.Lock()
 	var toStop []*scriptController
-	var removed []*scriptController
 	for name, sc := range e.running {
 		want := findScript(desired, name)
-		info, ok := kinds[name]
-		if want == nil {
-			removed = append(removed, sc)
-			// In the same critical section as leaving running: Released must find it in one or the other.
-			e.releasing = append(e.releasing, sc)
-		} else if !ok || !reflect.DeepEqual(want.Config, sc.script.Config) || want.Dir != sc.script.Dir || info != sc.kind {
-			toStop = append(toStop, sc)
-		} else {
+		if info, ok := kinds[name]; ok && want != nil && sc.runs(want) && info == sc.kind {
 			continue
 		}
+		toStop = append(toStop, sc)
 		delete(e.running, name)
+		if o, ok := sc.obligation(e.instance); ok {
+			// In the same critical section as leaving running: Released must find it in one or the other.
+			e.releasing = append(e.releasing, o)
+		}
 	}
+	previous := e.status
 	e.mu.Unlock()
-	for _, sc := range append(toStop, removed...) {
+	for _, sc := range toStop {
 		sc.stop()
 	}
-	for _, sc := range removed {
-		e.metrics.forget(sc.script.Config.Name)
+	// Series of a script that is gone go with it, whether it was running or not.
+	for name := range previous {
+		if findScript(desired, name) == nil {
+			e.metrics.forget(name)
+		}
 	}
 	e.releasePending(ctx, desired, kinds)
 
@@ -321,11 +331,11 @@ func (e *Engine) sync(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		e.mu.Lock()
-		_, isRunning := e.running[name]
-		e.mu.Unlock()
-		if isRunning {
-			status[name] = statusOf(s, StateReady, "running")
+		if sc := e.runningController(name); sc != nil {
+			if !sc.swept {
+				e.sweep(ctx, sc)
+			}
+			status[name] = statusOf(s, StateReady, cmp.Or(notes[name], "running"))
 			continue
 		}
 		if err := probeFieldSelector(ctx, e.metadata, info, s.Config); err != nil {
@@ -347,10 +357,17 @@ func (e *Engine) sync(ctx context.Context) {
 		e.log.Info("script started", "script", name, "kind", info.gvk.String(), "resource", info.resource.Resource)
 		e.sweep(ctx, sc)
 	}
+	e.dropTakenOver()
 
 	e.mu.Lock()
 	e.setStatus(status)
 	e.mu.Unlock()
+}
+
+func (e *Engine) runningController(name string) *scriptController {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.running[name]
 }
 
 // setStatus records the scripts' states with the load failures and updates nuop_scripts_loaded. Call
@@ -380,16 +397,23 @@ func (e *Engine) setStatus(status map[string]ScriptStatus) {
 // sweep finds objects of the script's kind that carry its finalizer, added by this instance, but are no
 // longer in its cache (they stopped matching while nothing watched), and hands them to the controller,
 // which applies onUnmatch. Metadata only and paginated, without the selector: the cache cannot know them.
+// Within the script's namespace, when it has one: its cache holds no other. A failed sweep is tried again
+// at the next pass.
 func (e *Engine) sweep(ctx context.Context, sc *scriptController) {
 	cfg := sc.script.Config
 	if cfg.Finalizer == "" {
+		sc.swept = true
 		return
+	}
+	var lister metadata.ResourceInterface = e.metadata.Resource(sc.kind.resource)
+	if cfg.Namespace != "" {
+		lister = e.metadata.Resource(sc.kind.resource).Namespace(cfg.Namespace)
 	}
 	opts := metav1.ListOptions{Limit: 500}
 	for {
-		list, err := e.metadata.Resource(sc.kind.resource).List(ctx, opts)
+		list, err := lister.List(ctx, opts)
 		if err != nil {
-			e.log.Error(err, "sweep for finalizers left behind failed; it runs again at the next reload", "script", cfg.Name)
+			e.log.Error(err, "sweep for finalizers left behind failed; it runs again at the next pass", "script", cfg.Name)
 			return
 		}
 		for i := range list.Items {
@@ -405,27 +429,47 @@ func (e *Engine) sweep(ctx context.Context, sc *scriptController) {
 			sc.rec.enqueue(item)
 		}
 		if list.Continue == "" {
+			sc.swept = true
 			return
 		}
 		opts.Continue = list.Continue
 	}
 }
 
-// releasePending releases the finalizers of the removed scripts, keeping those whose release failed for
-// the next pass. A desired script of the same name, kind and finalizer takes their objects over instead.
+// obligation is a finalizer a stopped controller put on objects, to be released unless a desired script
+// takes those objects over.
+type obligation struct {
+	script string
+	Release
+}
+
+// obligation is what stopping sc leaves to release; false when its script has no finalizer.
+func (sc *scriptController) obligation(instance string) (obligation, bool) {
+	cfg := sc.script.Config
+	return obligation{script: cfg.Name, Release: Release{Resource: sc.kind.resource, Kind: sc.kind.gvk,
+		Finalizer: cfg.Finalizer, Instance: instance, Namespace: cfg.Namespace}}, cfg.Finalizer != ""
+}
+
+// takesOver reports whether a controller of cfg on the kind info would hold the objects o's finalizer is
+// on: the same resource (in any version), the same finalizer, and a namespace that includes o's.
+func (o obligation) takesOver(cfg *script.Config, info kindInfo) bool {
+	return info.resource.GroupResource() == o.Resource.GroupResource() && cfg.Finalizer == o.Finalizer &&
+		(cfg.Namespace == "" || cfg.Namespace == o.Namespace)
+}
+
+// releasePending releases the finalizers left by stopped controllers, keeping those whose release failed
+// for the next pass, and those a desired script takes over (dropped once it runs: dropTakenOver).
 func (e *Engine) releasePending(ctx context.Context, desired []*script.Script, kinds map[string]kindInfo) {
 	e.mu.Lock()
 	pending := slices.Clone(e.releasing)
 	e.mu.Unlock()
-	var left []*scriptController
-	for _, sc := range pending {
-		cfg := sc.script.Config
-		if want := findScript(desired, cfg.Name); want != nil && want.Config.Finalizer == cfg.Finalizer &&
-			kinds[cfg.Name] == sc.kind {
-			continue
-		}
-		if !e.releaseAll(ctx, sc) {
-			left = append(left, sc)
+	var left []obligation
+	for _, o := range pending {
+		if slices.ContainsFunc(desired, func(s *script.Script) bool {
+			info, ok := kinds[s.Config.Name]
+			return ok && o.takesOver(&s.Config, info)
+		}) || !e.releaseAll(ctx, o) {
+			left = append(left, o)
 		}
 	}
 	e.mu.Lock()
@@ -433,26 +477,36 @@ func (e *Engine) releasePending(ctx context.Context, desired []*script.Script, k
 	e.mu.Unlock()
 }
 
-// releaseAll removes a removed script's finalizers from this instance's objects, without running
-// finalize: no code of a script that is gone is ever run, and no object is left undeletable. It reports
-// whether every one was released.
-func (e *Engine) releaseAll(ctx context.Context, sc *scriptController) bool {
-	cfg := sc.script.Config
-	if cfg.Finalizer == "" {
-		return true
-	}
-	n, err := ReleaseFinalizers(ctx, e.metadata, e.client,
-		Release{Resource: sc.kind.resource, Kind: sc.kind.gvk, Finalizer: cfg.Finalizer, Instance: e.instance},
-		func(obj client.Object) {
-			e.event(obj, "Normal", ReasonFinalizerReleased, "release",
-				"script %s was removed; finalizer %s released without finalize", cfg.Name, cfg.Finalizer)
-		})
+// dropTakenOver forgets the obligations a running controller has taken over: its own sweep handles the
+// objects that no longer match.
+func (e *Engine) dropTakenOver() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.releasing = slices.DeleteFunc(e.releasing, func(o obligation) bool {
+		for _, sc := range e.running {
+			if o.takesOver(&sc.script.Config, sc.kind) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// releaseAll removes the finalizer of o from this instance's objects, without running finalize: no code
+// of a script that is gone is ever run, and no object is left undeletable. It reports whether every one
+// was released.
+func (e *Engine) releaseAll(ctx context.Context, o obligation) bool {
+	n, err := ReleaseFinalizers(ctx, e.metadata, e.client, o.Release, func(obj client.Object) {
+		e.event(obj, "Normal", ReasonFinalizerReleased, "release",
+			"script %s was removed or changed; finalizer %s released without finalize", o.script, o.Finalizer)
+	})
 	if err != nil {
-		e.log.Error(err, "releasing the finalizers of a removed script; tried again at the next pass",
-			"script", cfg.Name, "released", n)
+		e.log.Error(err, "releasing the finalizers of a removed or changed script; tried again at the next pass",
+			"script", o.script, "finalizer", o.Finalizer, "released", n)
 		return false
 	}
-	e.log.Info("released the finalizers of a removed script", "script", cfg.Name, "count", n)
+	e.log.Info("released the finalizers of a removed or changed script", "script", o.script,
+		"finalizer", o.Finalizer, "count", n)
 	return true
 }
 

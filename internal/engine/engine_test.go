@@ -130,6 +130,16 @@ var _ = Describe("the engine", func() {
 		Expect(c).To(Equal(float64(1)))
 	})
 
+	It("writes nothing back when stdout was longer than the output cap, and says so", func() {
+		eng.SetScripts([]*script.Script{load("oversize")}, nil)
+		Eventually(func() State { return stateOf("oversize") }).Should(Equal(StateReady))
+		ns := newNamespace()
+		newConfigMap(ns, "big-output", map[string]string{"engine-test/oversize": "yes"})
+		Eventually(func() []string { return eventNotes(ns, ReasonScriptFailed) }).Should(
+			ContainElement(ContainSubstring("longer than the output cap of 1048576 bytes")))
+		Expect(getConfigMap(ns, "big-output").Labels).NotTo(HaveKey("touched"), "what was kept parses, but it may be cut short")
+	})
+
 	It("records a Warning event with the exit code and retries a failing script with backoff", func() {
 		eng.SetScripts([]*script.Script{load("fail")}, nil)
 		Eventually(func() State { return stateOf("fail") }).Should(Equal(StateReady))
@@ -180,6 +190,34 @@ var _ = Describe("the engine", func() {
 			Eventually(func() []string { return getConfigMap(ns, "guarded").Finalizers }).Should(
 				ConsistOf("other.example.com/keep"), "ours is removed, the other controller's stays")
 			Expect(eventNotes(ns, ReasonFinalized)).NotTo(BeEmpty())
+		})
+
+		It("adopts its finalizer found with no owner entry (as the Rust nuop left it) and finalizes on deletion", func() {
+			newConfigMap(ns, "from-nuop", map[string]string{"engine-test/fin": "yes"}, finalizer)
+			DeferCleanup(removeFinalizersOf, ns, "from-nuop")
+			Eventually(func() map[string]string { return getConfigMap(ns, "from-nuop").Annotations }).Should(
+				HaveKeyWithValue(OwnersAnnotation, `{"engine-test.kemper.buzz/fin":"engine-test"}`))
+			Expect(getConfigMap(ns, "from-nuop").Finalizers).To(ConsistOf(finalizer), "the finalizer is not added twice")
+
+			finalizes := runs("fin", script.OpFinalize, resultUnchanged)
+			Expect(k8s.Delete(ctx, getConfigMap(ns, "from-nuop"))).To(Succeed())
+			Eventually(func() bool {
+				return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "from-nuop"}, &corev1.ConfigMap{}))
+			}).Should(BeTrue(), "finalize ran and the finalizer went")
+			Expect(runs("fin", script.OpFinalize, resultUnchanged)).To(Equal(finalizes + 1))
+		})
+
+		It("leaves an object whose owner annotation it cannot read", func() {
+			reconciles := func() float64 { return runs("fin", script.OpReconcile, resultUnchanged) }
+			before := reconciles()
+			Expect(k8s.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+				Namespace: ns, Name: "unreadable", Labels: map[string]string{"engine-test/fin": "yes"},
+				Finalizers: []string{finalizer}, Annotations: map[string]string{OwnersAnnotation: "not json"},
+			}})).To(Succeed())
+			DeferCleanup(removeFinalizersOf, ns, "unreadable")
+			Eventually(reconciles).Should(BeNumerically(">", before))
+			Consistently(func() map[string]string { return getConfigMap(ns, "unreadable").Annotations }, "2s").Should(
+				HaveKeyWithValue(OwnersAnnotation, "not json"), "never claimed: it cannot be proved unowned")
 		})
 
 		It("releases it without finalize when the object stops matching (onUnmatch: release)", func() {
@@ -237,6 +275,75 @@ var _ = Describe("the engine", func() {
 				ConsistOf(finalizer), "another instance's object is never released")
 		})
 
+		It("tries a failed sweep again at the next pass", func() {
+			logs := captureLogs()
+			missed := newConfigMap(ns, "missed-twice", map[string]string{}, finalizer)
+			missed.Annotations = map[string]string{OwnersAnnotation: `{"engine-test.kemper.buzz/fin":"engine-test"}`}
+			Expect(k8s.Update(ctx, missed)).To(Succeed())
+
+			faults.lists.Store(1)
+			DeferCleanup(func() { faults.lists.Store(0) })
+			s := load("fin")
+			s.Config.RequeueAfterNoop = time.Hour + 2*time.Second // a changed configuration: a new controller sweeps
+			eng.SetScripts([]*script.Script{s}, nil)
+			Eventually(logs.String).Should(ContainSubstring("sweep for finalizers left behind failed"))
+			Eventually(func() []string { return getConfigMap(ns, "missed-twice").Finalizers }).Should(BeEmpty(),
+				"the next pass sweeps again")
+		})
+
+		It("releases the old finalizer when the script's finalizer changes, and when it is dropped", func() {
+			newConfigMap(ns, "renamed", map[string]string{"engine-test/fin": "yes"})
+			DeferCleanup(removeFinalizersOf, ns, "renamed")
+			Eventually(func() []string { return getConfigMap(ns, "renamed").Finalizers }).Should(ConsistOf(finalizer))
+
+			const second = "engine-test.kemper.buzz/fin-second"
+			s := load("fin")
+			s.Config.Finalizer = second
+			eng.SetScripts([]*script.Script{s}, nil)
+			Eventually(func() []string { return getConfigMap(ns, "renamed").Finalizers }).Should(ConsistOf(second))
+			Expect(getConfigMap(ns, "renamed").Annotations).To(HaveKeyWithValue(OwnersAnnotation, `{"`+second+`":"engine-test"}`))
+
+			s = load("fin")
+			s.Config.Finalizer = ""
+			eng.SetScripts([]*script.Script{s}, nil)
+			Eventually(func() []string { return getConfigMap(ns, "renamed").Finalizers }).Should(BeEmpty())
+			Expect(getConfigMap(ns, "renamed").Annotations).NotTo(HaveKey(OwnersAnnotation))
+			Eventually(eng.Statuses).Should(ContainElement(HaveField("State", StateReady)))
+			eng.SetScripts(nil, nil)
+			Eventually(eng.Released).Should(BeTrue())
+		})
+
+		It("releases what it held outside the namespace the script is narrowed to, and keeps what is inside", func() {
+			labels := map[string]string{"engine-test/fin": "yes"}
+			outside := newNamespace()
+			newConfigMap(ns, "inside", labels)
+			newConfigMap(outside, "outside", labels)
+			DeferCleanup(removeFinalizersOf, ns, "inside")
+			DeferCleanup(removeFinalizersOf, outside, "outside")
+			Eventually(func() []string { return getConfigMap(outside, "outside").Finalizers }).Should(ConsistOf(finalizer))
+			Eventually(func() []string { return getConfigMap(ns, "inside").Finalizers }).Should(ConsistOf(finalizer))
+
+			s := load("fin")
+			s.Config.Namespace = ns
+			eng.SetScripts([]*script.Script{s}, nil)
+			Eventually(func() []string { return getConfigMap(outside, "outside").Finalizers }).Should(BeEmpty())
+			Eventually(func() []string { return getConfigMap(ns, "inside").Finalizers }).Should(ConsistOf(finalizer))
+			Expect(stateOf("fin")).To(Equal(StateReady))
+		})
+
+		It("keeps running through a failed discovery of its kind, without starting over", func() {
+			// The BeforeEach's configuration may replace the previous spec's a pass after it reports Ready.
+			current := load("fin")
+			Eventually(func() bool { sc := eng.runningController("fin"); return sc != nil && sc.runs(current) }).Should(BeTrue())
+			logs := captureLogs()
+			faults.discovery.Store(1)
+			DeferCleanup(func() { faults.discovery.Store(0) })
+			Eventually(faults.discovery.Load).WithTimeout(2*recheckInterval).Should(BeZero(), "a pass looked the kind up")
+			// A controller stopped by that pass would start again at the next one.
+			Consistently(logs.String, recheckInterval+time.Second).ShouldNot(ContainSubstring("script started"))
+			Expect(stateOf("fin")).To(Equal(StateReady))
+		})
+
 		It("releases a removed script's finalizers without running finalize", func() {
 			newConfigMap(ns, "orphaned", map[string]string{"engine-test/fin": "yes"})
 			Eventually(func() []string { return getConfigMap(ns, "orphaned").Finalizers }).Should(ContainElement(finalizer))
@@ -278,6 +385,11 @@ var _ = Describe("the engine", func() {
 		Expect(yaml.Unmarshal(data, crd)).To(Succeed())
 		Expect(client.IgnoreNotFound(deleteCRD(crd))).To(Succeed())
 		Eventually(func() State { return stateOf("widget") }).WithTimeout(time.Minute).Should(Equal(StatePending))
+
+		// Removed while it waits, its series go as a running script's do.
+		Expect(scriptsWithRunSeries()).To(ContainElement("widget"))
+		eng.SetScripts(nil, nil)
+		Eventually(scriptsWithRunSeries).ShouldNot(ContainElement("widget"))
 	})
 
 	It("refuses a second script with the same kind and finalizer", func() {

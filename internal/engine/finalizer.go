@@ -28,16 +28,29 @@ import (
 // OwnersAnnotation maps each nuop finalizer on an object to the instance that added it, as a JSON object:
 // {"<finalizer>": "<instance>"}. Releases, sweeps and onUnmatch act only on objects whose entry names
 // this instance, so two instances sharing a script never release each other's objects. A map, not one
-// value, because several scripts (and instances) may put finalizers on one object.
+// value, because several scripts (and instances) may put finalizers on one object. A script's finalizer
+// with no entry at all (put there by the Rust nuop, or an entry lost to a hand edit) is adopted by the
+// instance whose script reconciles the object, and finalized by it on deletion: otherwise nothing would
+// ever remove it.
 const OwnersAnnotation = "nuop.kemper.buzz/finalizer-owners"
 
 func owners(obj client.Object) map[string]string {
-	m := map[string]string{}
-	if v, ok := obj.GetAnnotations()[OwnersAnnotation]; ok {
-		// A hand-edited, unparsable value owns nothing: never act on an object we cannot prove is ours.
-		_ = json.Unmarshal([]byte(v), &m)
-	}
+	m, _ := parseOwners(obj)
 	return m
+}
+
+// parseOwners reads the annotation; false when it is there but unparsable.
+func parseOwners(obj client.Object) (map[string]string, bool) {
+	m := map[string]string{}
+	v, ok := obj.GetAnnotations()[OwnersAnnotation]
+	if !ok {
+		return m, true
+	}
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		// A hand-edited, unparsable value owns nothing: never act on an object we cannot prove is ours.
+		return map[string]string{}, false
+	}
+	return m, true
 }
 
 func setOwners(obj client.Object, m map[string]string) {
@@ -59,12 +72,23 @@ func ownsFinalizer(obj client.Object, finalizer, instance string) bool {
 	return slices.Contains(obj.GetFinalizers(), finalizer) && owners(obj)[finalizer] == instance
 }
 
-// addFinalizer adds finalizer and the owner entry with a merge patch carrying the resourceVersion, so a
-// concurrent change (another controller's finalizer, say) makes it fail with a conflict instead of being
-// overwritten. It updates obj in place.
-func addFinalizer(ctx context.Context, c client.Client, obj *unstructured.Unstructured, finalizer, instance string) error {
+// unowned reports whether obj carries finalizer with no owner entry for it (and a readable annotation):
+// one this instance may adopt.
+func unowned(obj client.Object, finalizer string) bool {
+	m, readable := parseOwners(obj)
+	_, owned := m[finalizer]
+	return readable && !owned && slices.Contains(obj.GetFinalizers(), finalizer)
+}
+
+// claimFinalizer puts finalizer on obj, if it is not there yet, with this instance's owner entry (which
+// adopts a finalizer without one). It is a merge patch carrying the resourceVersion, so a concurrent
+// change (another controller's finalizer, another instance adopting) makes it fail with a conflict
+// instead of being overwritten. It updates obj in place.
+func claimFinalizer(ctx context.Context, c client.Client, obj *unstructured.Unstructured, finalizer, instance string) error {
 	orig := obj.DeepCopy()
-	obj.SetFinalizers(append(obj.GetFinalizers(), finalizer))
+	if !slices.Contains(obj.GetFinalizers(), finalizer) {
+		obj.SetFinalizers(append(obj.GetFinalizers(), finalizer))
+	}
 	m := owners(obj)
 	m[finalizer] = instance
 	setOwners(obj, m)

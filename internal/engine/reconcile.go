@@ -127,20 +127,20 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if cfg.Finalizer != "" {
 		deleting := obj.GetDeletionTimestamp() != nil
 		switch {
-		case deleting && ownsFinalizer(obj, cfg.Finalizer, r.engine.instance):
+		case deleting && (ownsFinalizer(obj, cfg.Finalizer, r.engine.instance) || unowned(obj, cfg.Finalizer)):
 			return r.finalize(ctx, obj, ReasonFinalized)
 		case deleting:
 			// Not ours to finalize; and no finalizer may be added to an object being deleted.
 			return reconcile.Result{}, nil
-		case !slices.Contains(obj.GetFinalizers(), cfg.Finalizer):
+		case !slices.Contains(obj.GetFinalizers(), cfg.Finalizer) || unowned(obj, cfg.Finalizer):
 			err := r.engine.write(ctx, func(wctx context.Context) error {
-				return addFinalizer(wctx, r.engine.client, obj, cfg.Finalizer, r.engine.instance)
+				return claimFinalizer(wctx, r.engine.client, obj, cfg.Finalizer, r.engine.instance)
 			})
 			if err != nil {
 				if apierrors.IsConflict(err) {
 					return runAgainNow, nil
 				}
-				return reconcile.Result{}, fmt.Errorf("adding finalizer %s: %w", cfg.Finalizer, err)
+				return reconcile.Result{}, fmt.Errorf("adding finalizer %s or its owner entry: %w", cfg.Finalizer, err)
 			}
 			r.own.add(req.NamespacedName, obj.GetResourceVersion())
 		}
@@ -166,6 +166,11 @@ func (r *reconciler) reconcile(ctx context.Context, obj *unstructured.Unstructur
 		r.logOutput("stdout", res.Stdout, "object", objectRef(obj))
 		return reconcile.Result{RequeueAfter: cfg.RequeueAfterNoop}, nil
 	case script.OutcomeChanged:
+		if err := res.StdoutCut(); err != nil && res.object == nil {
+			r.engine.event(obj, corev1.EventTypeWarning, ReasonScriptFailed, "reconcile",
+				"the object printed by the script could not be written back: %v", err)
+			return reconcile.Result{}, err
+		}
 		out, ok := res.writtenBack(obj)
 		if !ok {
 			// The script made its own changes (with kubectl) and printed something else.
@@ -298,8 +303,12 @@ func (r *reconciler) run(ctx context.Context, obj *unstructured.Unstructured, op
 		return res, false, nil
 	}
 	r.engine.metrics.duration.WithLabelValues(cfg.Name, string(op)).Observe(res.Duration.Seconds())
-	r.log.Info("script run", "operation", op, "object", objectRef(obj), "exitCode", res.ExitCode,
-		"result", result, "duration", res.Duration.Round(time.Millisecond).String())
+	kv := []any{"operation", op, "object", objectRef(obj), "exitCode", res.ExitCode,
+		"result", result, "duration", res.Duration.Round(time.Millisecond).String()}
+	if res.StdoutDropped > 0 || res.StderrDropped > 0 {
+		kv = append(kv, "stdoutDropped", res.StdoutDropped, "stderrDropped", res.StderrDropped)
+	}
+	r.log.Info("script run", kv...)
 	r.logOutput("stderr", res.Stderr, "object", objectRef(obj))
 	return res, false, nil
 }
@@ -440,10 +449,26 @@ func (e *Engine) write(ctx context.Context, fn func(context.Context) error) erro
 }
 
 func apiErrorReason(err error) string {
-	if status, ok := err.(apierrors.APIStatus); ok {
-		return status.Status().Message
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return err.Error()
 	}
-	return err.Error()
+	// Not the API server's message: a validation message quotes the rejected value, which is the
+	// script's output, and events never carry output. The fields say where to look; the log has the rest.
+	st := status.Status()
+	reason := fmt.Sprintf("the API server refused it: %d %s", st.Code, st.Reason)
+	if st.Details != nil {
+		var fields []string
+		for _, c := range st.Details.Causes {
+			if c.Field != "" && !slices.Contains(fields, c.Field) {
+				fields = append(fields, c.Field)
+			}
+		}
+		if len(fields) > 0 {
+			reason += " (" + strings.Join(fields, ", ") + ")"
+		}
+	}
+	return reason
 }
 
 // ownWrites remembers, per object, the resourceVersions the engine's own writes produced, so the watch

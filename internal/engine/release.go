@@ -55,6 +55,10 @@ func ReleaseFinalizers(ctx context.Context, mc metadata.Interface, c client.Clie
 	}
 	for {
 		list, err := lister.List(ctx, opts)
+		if apierrors.IsNotFound(err) {
+			// The kind is no longer served (its CRD was deleted): no object is left to hold the finalizer.
+			return count, nil
+		}
 		if err != nil {
 			return count, fmt.Errorf("listing %s: %w", r.Resource.Resource, err)
 		}

@@ -374,7 +374,7 @@ var _ = Describe("engine scenarios", func() {
 		cm.Labels[lockedLabel] = "yes"
 		Expect(k8s.Update(ctx, cm)).To(Succeed())
 		eng.SetScripts(nil, nil)
-		Eventually(logs.String).Should(ContainSubstring("releasing the finalizers of a removed script; tried again at the next pass"))
+		Eventually(logs.String).Should(ContainSubstring("releasing the finalizers of a removed or changed script; tried again at the next pass"))
 		Expect(getConfigMap(ns, "held").Finalizers).To(ContainElement(finalizer))
 		Expect(eng.Released()).To(BeFalse(), "the release failed: it is not done")
 

@@ -18,15 +18,21 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -88,6 +94,8 @@ var _ = BeforeSuite(func() {
 	runner.Nu = nu
 	eng, err = New(mgr, runner, Options{Instance: instance, MaxScriptTimeout: 30 * time.Second, Registry: prometheus.NewRegistry()})
 	Expect(err).NotTo(HaveOccurred())
+	eng.discovery = flakyDiscovery{DiscoveryInterface: eng.discovery}
+	eng.metadata = flakyMetadata{Interface: eng.metadata}
 	Expect(mgr.Add(eng)).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -117,4 +125,65 @@ func load(name string) *script.Script {
 	s, err := (&script.Loader{Runner: runner}).Load(context.Background(), dir)
 	Expect(err).NotTo(HaveOccurred())
 	return s
+}
+
+// faults makes the engine's calls to the real API server fail on demand: each counter is how many of the
+// next calls of its kind fail. Set them only while the spec that needs them runs.
+var faults struct {
+	// discovery counts ServerResourcesForGroupVersion calls; lists counts metadata List calls.
+	discovery, lists atomic.Int32
+}
+
+var errInjected = errors.New("injected by the test: the API server did not answer")
+
+// fail consumes one of a counter's failures, if any is left.
+func fail(counter *atomic.Int32) bool {
+	for {
+		n := counter.Load()
+		if n <= 0 {
+			return false
+		}
+		if counter.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+type flakyDiscovery struct{ discovery.DiscoveryInterface }
+
+func (d flakyDiscovery) ServerResourcesForGroupVersion(gv string) (*metav1.APIResourceList, error) {
+	if fail(&faults.discovery) {
+		return nil, errInjected
+	}
+	return d.DiscoveryInterface.ServerResourcesForGroupVersion(gv)
+}
+
+type flakyMetadata struct{ metadata.Interface }
+
+func (m flakyMetadata) Resource(r schema.GroupVersionResource) metadata.Getter {
+	return flakyResource{Getter: m.Interface.Resource(r)}
+}
+
+type flakyResource struct {
+	metadata.Getter
+}
+
+func (r flakyResource) Namespace(ns string) metadata.ResourceInterface {
+	return flakyNamespaced{ResourceInterface: r.Getter.Namespace(ns)}
+}
+
+func (r flakyResource) List(ctx context.Context, opts metav1.ListOptions) (*metav1.PartialObjectMetadataList, error) {
+	if fail(&faults.lists) {
+		return nil, errInjected
+	}
+	return r.Getter.List(ctx, opts)
+}
+
+type flakyNamespaced struct{ metadata.ResourceInterface }
+
+func (r flakyNamespaced) List(ctx context.Context, opts metav1.ListOptions) (*metav1.PartialObjectMetadataList, error) {
+	if fail(&faults.lists) {
+		return nil, errInjected
+	}
+	return r.ResourceInterface.List(ctx, opts)
 }

@@ -26,6 +26,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -55,10 +56,9 @@ func (m Mapping) gvk() string {
 
 // LoadMappingFiles reads every *.yaml and *.yml file under dir, in sorted order, skipping hidden
 // directories (a ConfigMap volume's ..data holds every key a second time). A file that cannot be read or
-// parsed is an error of its own; the others still load. A missing dir is no mappings.
-func LoadMappingFiles(dir string) ([]Mapping, []error) {
-	var mappings []Mapping
-	var errs []error
+// parsed is an error of its own; the others still load. A key a mapping does not have is a warning, not
+// an error, as nuop ignored it: a file nuop read loads unchanged. A missing dir is no mappings.
+func LoadMappingFiles(dir string) (mappings []Mapping, warnings []string, errs []error) {
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && path == dir {
@@ -81,12 +81,22 @@ func LoadMappingFiles(dir string) ([]Mapping, []error) {
 			errs = append(errs, err)
 			return nil
 		}
+		var doc yaml.Node
 		var m Mapping
-		dec := yaml.NewDecoder(strings.NewReader(string(data)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&m); err != nil {
-			errs = append(errs, fmt.Errorf("mapping file %s: %w", path, err))
+		decodeErr := yaml.Unmarshal(data, &doc)
+		switch {
+		case decodeErr != nil:
+		case len(doc.Content) == 0:
+			decodeErr = errors.New("the file is empty")
+		default:
+			decodeErr = doc.Decode(&m)
+		}
+		if decodeErr != nil {
+			errs = append(errs, fmt.Errorf("mapping file %s: %w", path, decodeErr))
 			return nil
+		}
+		for _, key := range unknownKeys(&doc) {
+			warnings = append(warnings, fmt.Sprintf("mapping file %s: unknown key `%s` ignored", path, key))
 		}
 		mappings = append(mappings, m)
 		return nil
@@ -94,7 +104,27 @@ func LoadMappingFiles(dir string) ([]Mapping, []error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	return mappings, errs
+	return mappings, warnings, errs
+}
+
+// unknownKeys lists the keys of a mapping document that Mapping has no field for.
+func unknownKeys(doc *yaml.Node) []string {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	known := map[string]bool{}
+	t := reflect.TypeFor[Mapping]()
+	for i := range t.NumField() {
+		known[strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]] = true
+	}
+	var unknown []string
+	pairs := doc.Content[0].Content
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !known[pairs[i].Value] {
+			unknown = append(unknown, pairs[i].Value)
+		}
+	}
+	return unknown
 }
 
 // Select returns the scripts the mappings name, each with its mapping's overrides applied (nuop's rules:

@@ -148,22 +148,31 @@ func TestLoadMappingFiles(t *testing.T) {
 	write("..data/config-replicator.yaml", "name: shadow\nversion: v1\nkind: ConfigMap\n")
 	write("nested/secret-cloner.yml", "name: secret-cloner\nversion: v1\nkind: Secret\n")
 	write("notes.txt", "not a mapping")
+	// nuop ignored keys a mapping does not have: such a file loads, the key named in a warning.
 	write("typo.yaml", "name: x\nversion: v1\nkind: Pod\nlabelSelector: {a: b}\n")
+	write("broken.yaml", "name: [\n")
+	write("empty.yml", "")
 
-	mappings, errs := LoadMappingFiles(dir)
+	mappings, warnings, errs := LoadMappingFiles(dir)
 	want := []Mapping{
 		{Name: "config-replicator", Version: "v1", Kind: "ConfigMap", LabelSelectors: map[string]string{"replicate": "yes"},
 			RequeueAfterNoop: ptr(60)},
 		{Name: "secret-cloner", Version: "v1", Kind: "Secret"},
+		{Name: "x", Version: "v1", Kind: "Pod"},
 	}
 	if diff := cmp.Diff(want, mappings); diff != "" {
 		t.Errorf("mappings (-want +got):\n%s", diff)
 	}
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "typo.yaml") || !strings.Contains(errs[0].Error(), "labelSelector") {
-		t.Errorf("want one error naming typo.yaml and the unknown field, got %v", errs)
+	wantWarnings := []string{"mapping file " + filepath.Join(dir, "typo.yaml") + ": unknown key `labelSelector` ignored"}
+	if diff := cmp.Diff(wantWarnings, warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	if len(errs) != 2 || !strings.Contains(errs[0].Error(), "broken.yaml") ||
+		!strings.Contains(errs[1].Error(), "empty.yml: the file is empty") {
+		t.Errorf("want errors naming broken.yaml and empty.yml, got %v", errs)
 	}
 
-	if m, errs := LoadMappingFiles(filepath.Join(dir, "missing")); len(m) != 0 || len(errs) != 0 {
-		t.Errorf("a missing directory is no mappings: %v %v", m, errs)
+	if m, w, errs := LoadMappingFiles(filepath.Join(dir, "missing")); len(m) != 0 || len(w) != 0 || len(errs) != 0 {
+		t.Errorf("a missing directory is no mappings: %v %v %v", m, w, errs)
 	}
 }

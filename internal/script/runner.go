@@ -131,6 +131,17 @@ type Result struct {
 	CPUTime time.Duration
 }
 
+// StdoutCut says why stdout cannot be read as a whole, or nil: past OutputCap its bytes were dropped, so
+// what parses of the rest may be an object cut short, and writing that back would drop the fields after
+// the cut.
+func (r Result) StdoutCut() error {
+	if r.StdoutDropped == 0 {
+		return nil
+	}
+	return fmt.Errorf("stdout is longer than the output cap of %d bytes (%d more were dropped), so nothing is written back",
+		len(r.Stdout), r.StdoutDropped)
+}
+
 // Outcome maps the exit as SCRIPT-PROTOCOL section 3 does: 0 unchanged, 2 changed, anything else an error.
 func (r Result) Outcome() Outcome {
 	switch {

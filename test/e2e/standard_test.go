@@ -192,7 +192,7 @@ var _ = Describe("standard mode", Ordered, func() {
 
 		// Removing the replicator releases its finalizers (this instance's only) without running finalize.
 		Expect(os.RemoveAll(filepath.Join(scriptRoot, "config-replicator"))).To(Succeed())
-		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`released the finalizers of a removed script.*"script": "config-replicator"`))
+		Eventually(session.Err).WithTimeout(time.Minute).Should(gbytesSay(`released the finalizers of a removed or changed script.*"script": "config-replicator"`))
 		Eventually(func() int {
 			list, err := clientset.CoreV1().ConfigMaps("").List(context.Background(), metav1.ListOptions{})
 			Expect(err).NotTo(HaveOccurred())
@@ -210,7 +210,7 @@ var _ = Describe("standard mode", Ordered, func() {
 		// The old controller was fully stopped (its workers finished) before the script was released.
 		log := string(session.Err.Contents())
 		stopped := strings.LastIndex(log, `All workers finished	{"script": "config-replicator"`)
-		released := strings.LastIndex(log, `released the finalizers of a removed script`)
+		released := strings.LastIndex(log, `released the finalizers of a removed or changed script`)
 		Expect(stopped).To(BeNumerically(">=", 0))
 		Expect(stopped).To(BeNumerically("<", released))
 	})

@@ -24,7 +24,7 @@ import (
 //
 // The organization's Owners team exists with the organization: a Team called Owners adopts it, and manages
 // only its description and members (Gitea gives it every permission and repository); the provider's own user
-// is never removed from it.
+// is never removed from it, nor added to it when it is not an owner.
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.includesAllRepositories) && self.includesAllRepositories && has(self.repositories))",message="repositories cannot be listed when includesAllRepositories is true"
 // +kubebuilder:validation:XValidation:rule="!(has(self.units) && has(self.permission) && self.permission == 'admin')",message="units cannot be set with permission admin: Gitea gives an admin team every unit"

@@ -90,8 +90,9 @@ func (teams) Observe(ctx context.Context, c *Conn, t *giteav1alpha1.Team) (Obser
 			return Observation{}, err
 		}
 		s.wantMembers = stringsOf(*spec.Members)
-		if team.Name == ownersTeam && c.Self != "" && !containsFold(s.wantMembers, c.Self) {
-			// The provider's own user keeps the organization: never removed from its owners.
+		if team.Name == ownersTeam && c.Self != "" && containsFold(s.members, c.Self) && !containsFold(s.wantMembers, c.Self) {
+			// The provider's own user keeps the organization: never removed from its owners. Never added
+			// either: an organization adopted from another owner does not gain the operator's account.
 			s.wantMembers = append(slices.Clone(s.wantMembers), c.Self)
 		}
 	}

@@ -257,4 +257,17 @@ var _ = Describe("Team", func() {
 		Expect(team).To(HaveKeyWithValue("description", "the owners"))
 		Expect(strings.ToLower(fresh(t).Status.AtProvider.Permission)).To(Equal("owner"))
 	})
+
+	It("never adds the provider's own user to the Owners of an organization it does not own", func() {
+		ns := readyProvider()
+		owner := giteaUsersNamed("tforeign-o", 2)
+		// A site admin's token sees the organization; its owner is someone else.
+		giteaCall(http.MethodPost, "/admin/users/"+owner[0]+"/orgs", map[string]any{"username": "tforeign"})
+		Expect(teamListInGitea("tforeign", "Owners", "members")).To(ConsistOf(owner[0]))
+		t := newTeam(ns, "owners", "tforeign", "Owners", func(t *giteav1alpha1.Team) {
+			t.Spec.Members = usernames(owner...)
+		})
+		Eventually(conditionOf(t, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		Expect(teamListInGitea("tforeign", "Owners", "members")).To(ConsistOf(owner[0], owner[1]))
+	})
 })

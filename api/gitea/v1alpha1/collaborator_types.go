@@ -29,10 +29,11 @@ type CollaboratorSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="username is immutable: declare another Collaborator for another user"
 	Username Username `json:"username"`
 
-	// permission the user must have at least: read, write or admin. Gitea reports only the effective
-	// permission (team grants and site admin included): the collaboration is granted when the user is no
-	// collaborator or has less, and left alone when the user has as much or more. Unset: a collaborator
-	// with Gitea's default (write).
+	// permission of the collaboration: read, write or admin. Gitea reports only the effective permission
+	// (team grants and site admin included): the collaboration is granted when the user is no collaborator,
+	// has less, or when this field changed since the operator last granted it (so lowering it lowers the
+	// collaboration); a permission raised elsewhere is left alone. Unset: a collaborator with Gitea's
+	// default (write).
 	// +optional
 	// +kubebuilder:validation:Enum=read;write;admin
 	Permission *string `json:"permission,omitempty"`
@@ -48,9 +49,21 @@ type CollaboratorObservation struct {
 	Permission string `json:"permission,omitempty"`
 }
 
+// CollaboratorApplied is what the operator last granted, which Gitea never shows: compared with the spec to
+// tell a changed spec from a permission raised elsewhere.
+type CollaboratorApplied struct {
+	// permission last granted: read, write or admin.
+	// +optional
+	Permission string `json:"permission,omitempty"`
+}
+
 // CollaboratorStatus is what the operator found.
 type CollaboratorStatus struct {
 	ResourceStatus `json:",inline"`
+
+	// applied is what the operator last granted.
+	// +optional
+	Applied CollaboratorApplied `json:"applied,omitempty"`
 
 	// atProvider is the collaboration as Gitea has it.
 	// +optional

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	sdk "code.gitea.io/sdk/gitea"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
@@ -65,7 +66,8 @@ var permissionRank = map[string]int{accessNone: 0, "read": 1, "write": 2, "admin
 
 // Observe asks whether the user is a collaborator and, if so, their effective permission. Gitea reports
 // no other: a permission at or above the spec's is in sync (a team grant or site admin may raise it, and
-// lowering the collaboration would not lower it), one below is raised. So it never loops.
+// lowering the collaboration would not lower it), one below is raised, and a spec changed since the last
+// grant is granted again. So it never loops.
 func (a collaborators) Observe(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) (Observation, error) {
 	repo, path := a.repository(c, cr), a.path(c, cr)
 	_, err := c.Client.Do(ctx, http.MethodGet, path, nil, nil, nil)
@@ -86,7 +88,9 @@ func (a collaborators) Observe(ctx context.Context, c *Conn, cr *giteav1alpha1.C
 		Permission: string(perm.Permission),
 	}
 	var d drift
-	d.check("permission", cr.Spec.Permission != nil && permissionRank[string(perm.Permission)] < permissionRank[*cr.Spec.Permission])
+	want, applied := cr.Spec.Permission, cr.Status.Applied.Permission
+	d.check("permission", want != nil && (permissionRank[string(perm.Permission)] < permissionRank[*want] ||
+		applied != "" && applied != *want))
 	var id int64
 	if perm.User != nil {
 		id = perm.User.ID
@@ -112,8 +116,11 @@ func (a collaborators) grant(ctx context.Context, c *Conn, cr *giteav1alpha1.Col
 	if cr.Spec.Permission != nil {
 		body["permission"] = *cr.Spec.Permission
 	}
-	_, err := c.Client.Do(ctx, http.MethodPut, a.path(c, cr), nil, body, nil)
-	return collaboratorError(err, cr, a.repository(c, cr))
+	if _, err := c.Client.Do(ctx, http.MethodPut, a.path(c, cr), nil, body, nil); err != nil {
+		return collaboratorError(err, cr, a.repository(c, cr))
+	}
+	cr.Status.Applied.Permission = ptr.Deref(cr.Spec.Permission, "")
+	return nil
 }
 
 func (a collaborators) Create(ctx context.Context, c *Conn, cr *giteav1alpha1.Collaborator) error {

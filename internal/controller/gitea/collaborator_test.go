@@ -95,7 +95,7 @@ var collaboratorFixture = kindFixture{
 var _ = Describe("Collaborator", func() {
 	itBehavesAsAManagedKind(collaboratorFixture)
 
-	It("waits for its repositoryRef, adds the collaborator, raises a permission below the spec's at the next sync, and writes nothing when nothing changed", func() {
+	It("waits for its repositoryRef, adds the collaborator, raises a permission below the spec's at the next sync, applies a lowered spec, and writes nothing when nothing changed", func() {
 		ns := readyProvider()
 		ensureTestOrg()
 		ensureUser("collab-dev", false)
@@ -118,9 +118,16 @@ var _ = Describe("Collaborator", func() {
 		update(c, func(c *giteav1alpha1.Collaborator) { c.Spec.Permission = ptr.To("admin") })
 		Eventually(func() string { return collaborationInGitea(repo, "collab-dev") }, eventually, poll).Should(Equal("admin"))
 
-		// Lowering the spec leaves the higher permission alone: Gitea shows only the effective one.
+		// Lowering the spec lowers the collaboration: the operator knows what it granted last.
 		update(c, func(c *giteav1alpha1.Collaborator) { c.Spec.Permission = ptr.To("read") })
+		Eventually(func() string { return collaborationInGitea(repo, "collab-dev") }, eventually, poll).Should(Equal("read"))
 		Eventually(conditionOf(c, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		Expect(fresh(c).Status.Applied.Permission).To(Equal("read"))
+
+		// Raised elsewhere (by hand, as a team would): left alone, the effective permission is reported.
+		addCollaboratorInGitea(repo, "collab-dev", "admin")
+		requestSync(c)
+		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("admin"))
 		Expect(fresh(c).Status.AtProvider.Permission).To(Equal("admin"))
 
 		expectQuietSyncs(c, ns)

@@ -383,6 +383,9 @@ func setupManaged(mgr manager.Manager, o *options.Options, deps modeDeps) error 
 func setupScripts(mgr manager.Manager, o *options.Options, deps modeDeps, roots []string,
 	selectScripts func([]*script.Script) ([]*script.Script, []engine.ScriptStatus)) (*reload.Loader, *engine.Engine, error) {
 	runner := script.NewRunner(deps.supervisor, o.MaxScriptProcesses)
+	// What runs is the copy of each script taken when it loaded, not what is on disk now (an edit that fails
+	// to load must not run); the loader removes the copies when it stops.
+	runner.Snapshots = &script.Snapshots{}
 	if o.Kubeconfig != "" {
 		// Out of a cluster, a script's kubectl talks to the API server the operator was pointed at (in a
 		// pod both use the in-cluster configuration).
@@ -406,7 +409,7 @@ func setupScripts(mgr manager.Manager, o *options.Options, deps modeDeps, roots 
 	deps.loaded.Close("loading scripts from " + strings.Join(roots, ", "))
 	loader := &reload.Loader{
 		Roots:  roots,
-		Loader: &script.Loader{Runner: runner},
+		Loader: &script.Loader{Runner: runner, Snapshots: runner.Snapshots},
 		Engine: eng,
 		Select: selectScripts,
 		Loaded: deps.loaded,

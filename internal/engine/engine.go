@@ -516,6 +516,9 @@ func (e *Engine) event(obj runtime.Object, eventType, reason, action, note strin
 }
 
 func statusOf(s *script.Script, state State, msg string) ScriptStatus {
+	if s.InPlace != "" {
+		msg += "; " + s.InPlace
+	}
 	return ScriptStatus{
 		Name: s.Config.Name, Dir: s.Dir, GVK: s.Config.GVK().String(),
 		Finalizer: s.Config.Finalizer, State: state, Message: msg,

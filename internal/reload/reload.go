@@ -25,8 +25,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,8 +75,10 @@ type Loader struct {
 // NeedLeaderElection is false: every replica loads, so a standby is ready and can take over at once.
 func (l *Loader) NeedLeaderElection() bool { return false }
 
-// Start loads the scripts, then reloads on every change under the roots (or Trigger) until ctx ends.
+// Start loads the scripts, then reloads on every change under the roots (or Trigger) until ctx ends. Then
+// it unloads them: their snapshots go once the runs in flight in them have ended.
 func (l *Loader) Start(ctx context.Context) error {
+	defer l.Loader.Snapshots.Close()
 	watcher, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watching the script roots: %w", err)
@@ -213,6 +217,8 @@ func (l *Loader) Load(ctx context.Context) {
 			delete(l.good, dir)
 		}
 	}
+	// From here on runs of each directory run its good version's code; removed scripts' runs are refused.
+	l.Loader.Snapshots.Keep(slices.Collect(maps.Values(l.good)))
 	selected := loaded
 	if l.Select != nil {
 		var problems []engine.ScriptStatus
@@ -232,6 +238,9 @@ func (l *Loader) loadOne(ctx context.Context, dir string) (*script.Script, *engi
 	if err == nil {
 		for _, w := range s.Warnings {
 			l.Log.Info("script config: "+w, "dir", dir, "script", s.Config.Name)
+		}
+		if s.InPlace != "" {
+			l.Log.Info("script "+s.InPlace, "dir", dir, "script", s.Config.Name)
 		}
 		l.good[dir] = s
 		return s, nil

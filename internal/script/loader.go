@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -35,6 +36,13 @@ type Script struct {
 	Config Config
 	// Warnings are problems that do not stop the script: unknown config keys, keys with no effect.
 	Warnings []string
+	// InPlace says why this version runs from Dir itself although the loader keeps snapshots (no copy could be
+	// made): an edit then takes effect before it has loaded. "" when it runs from its snapshot, or when the
+	// loader keeps none.
+	InPlace string
+
+	// snap is the copy this version was loaded from and runs from.
+	snap *snapshot
 }
 
 // Loader runs `config` and validates it.
@@ -43,27 +51,49 @@ type Loader struct {
 	Runner *Runner
 	// ConfigTimeout bounds each run of Load; 0 means DefaultConfigTimeout.
 	ConfigTimeout time.Duration
+	// Snapshots, when set, is where Load copies a script directory before loading the copy; give the Runner the
+	// same Snapshots so that it runs the copies. nil loads and runs the directory in place.
+	Snapshots *Snapshots
 }
 
 // Load runs `nu <dir>/mod.nu config`, parses and validates its output, and checks that the commands the config
 // relies on exist: `main finalize` when a finalizer is set, since otherwise every deletion would hang on a
 // finalize that can never succeed, and `main reconcile-batch` when batch is set. Every error names dir.
+//
+// With Snapshots, dir is copied first and the copy is what is checked, so the code that loaded is exactly the
+// code that runs once Snapshots.Keep makes it current; a directory that cannot be copied is loaded in place,
+// and InPlace says why.
 func (l *Loader) Load(ctx context.Context, dir string) (*Script, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	s, err := l.load(ctx, abs)
+	if _, err := os.Stat(filepath.Join(abs, EntryPoint)); err != nil {
+		return nil, fmt.Errorf("script %s: %w", abs, err)
+	}
+	snap, snapErr := l.Snapshots.take(abs)
+	from := abs
+	if snap != nil {
+		from = snap.dir
+	}
+	s, err := l.load(ctx, from)
+	if err != nil && snap != nil {
+		l.Snapshots.discard(snap)
+		// nu's messages quote the file they ran: name the one the author edits, not a copy that is gone.
+		return nil, fmt.Errorf("script %s: %s", abs, strings.ReplaceAll(err.Error(), snap.dir, abs))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("script %s: %w", abs, err)
+	}
+	s.Dir, s.snap = abs, snap
+	if snapErr != nil {
+		s.InPlace = fmt.Sprintf("runs from its directory, not from a private copy (%v): "+
+			"an edit takes effect before it has loaded", snapErr)
 	}
 	return s, nil
 }
 
 func (l *Loader) load(ctx context.Context, dir string) (*Script, error) {
-	if _, err := os.Stat(filepath.Join(dir, EntryPoint)); err != nil {
-		return nil, err
-	}
 	out, err := l.config(ctx, dir)
 	if err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ func TestLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			abs, _ := filepath.Abs(tt.dir)
-			if diff := cmp.Diff(&Script{Dir: abs, Config: tt.want, Warnings: tt.wantWarnings}, s); diff != "" {
+			if diff := cmp.Diff(&Script{Dir: abs, Config: tt.want, Warnings: tt.wantWarnings}, s, cmp.AllowUnexported(Script{})); diff != "" {
 				t.Errorf("script (-want +got):\n%s", diff)
 			}
 		})

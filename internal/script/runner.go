@@ -76,6 +76,10 @@ type Runner struct {
 	Home string
 	// Env is the base environment of every run; nil means os.Environ().
 	Env []string
+	// Snapshots, when set, are the loader's: a run of a loaded script's directory runs the copy its current
+	// version was loaded from (command path and working directory), and a run of an unloaded script's
+	// directory is refused.
+	Snapshots *Snapshots
 
 	once  sync.Once
 	slots chan struct{}
@@ -91,7 +95,8 @@ func NewRunner(sup *procs.Supervisor, maxProcesses int) *Runner {
 
 // Request is one run of mod.nu.
 type Request struct {
-	// Dir holds mod.nu; it is also the working directory.
+	// Dir holds mod.nu; it is also the working directory. With the runner's Snapshots, a loaded script's Dir
+	// runs its current version's copy instead.
 	Dir       string
 	Operation Operation
 	// Stdin is written to the script concurrently with reading its output; nil is an empty stdin.
@@ -188,6 +193,11 @@ func (r *Runner) run(req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	dir, release, err := r.Snapshots.acquire(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	stdout := &cappedBuffer{limit: r.outputCap()}
 	stderr := &cappedBuffer{limit: r.outputCap()}
 	cmd := exec.Command(r.nu(), req.args(filepath.Join(dir, EntryPoint))...)

@@ -64,8 +64,10 @@ func copyTree(src, dst string) {
 var _ = Describe("standard mode", Ordered, func() {
 	var (
 		scriptRoot string
-		session    *gexec.Session
-		dyn        *dynamic.DynamicClient
+		// tmpDir is the manager's TMPDIR, where it keeps the copies of the loaded scripts.
+		tmpDir  string
+		session *gexec.Session
+		dyn     *dynamic.DynamicClient
 	)
 	greetings := schema.GroupVersionResource{Group: "examples.kemper.buzz", Version: "v1alpha1", Resource: "greetings"}
 
@@ -89,6 +91,7 @@ var _ = Describe("standard mode", Ordered, func() {
 
 		bin, err := utils.BinDir()
 		Expect(err).NotTo(HaveOccurred())
+		tmpDir = GinkgoT().TempDir()
 		cmd := exec.Command(managerBin) // no flags: exactly as the production deployment guide runs it
 		cmd.Env = append(os.Environ(),
 			"NUOP_MODE=standard", "NUOP_SCRIPT_PATH="+scriptRoot, "RUST_LOG=info",
@@ -96,7 +99,7 @@ var _ = Describe("standard mode", Ordered, func() {
 			"KUBECONFIG="+kubeconfig,
 			// The image has nu and kubectl on PATH.
 			"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-			"HOME="+GinkgoT().TempDir())
+			"HOME="+GinkgoT().TempDir(), "TMPDIR="+tmpDir)
 		session, err = gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { session.Terminate().Wait(time.Minute) })
@@ -176,6 +179,68 @@ var _ = Describe("standard mode", Ordered, func() {
 		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 4, "failed": 0`))
 	})
 
+	It("runs the code that loaded: an edit that fails to load never runs, and the copies do not pile up", func() {
+		dir := filepath.Join(scriptRoot, "versioned")
+		Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
+		// The script labels the ConfigMaps it selects with its version; the broken edit also sets a finalizer
+		// without a finalize command, so it fails to load.
+		write := func(version, extraConfig string) {
+			src := fmt.Sprintf(`def main [] { help main }
+def "main config" [] {
+    { name: "versioned", version: "v1", kind: "ConfigMap", labelSelectors: { "e2e.nuop.kemper.buzz/versioned": "yes" } %s } | to yaml
+}
+def "main reconcile" [] {
+    let obj = $in | from yaml
+    if ($obj.metadata.labels? | default {} | get -o version) == %q { exit 0 }
+    print ($obj | upsert metadata.labels.version %q | to yaml)
+    exit 2
+}
+`, extraConfig, version, version)
+			Expect(os.WriteFile(filepath.Join(dir, "mod.nu"), []byte(src), 0o644)).To(Succeed())
+		}
+		ns := createNamespace()
+		versionOf := func(name string) func() string {
+			_, err := clientset.CoreV1().ConfigMaps(ns).Create(context.Background(), &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"e2e.nuop.kemper.buzz/versioned": "yes"}},
+			}, metav1.CreateOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			return func() string {
+				cm, err := clientset.CoreV1().ConfigMaps(ns).Get(context.Background(), name, metav1.GetOptions{})
+				Expect(err).NotTo(HaveOccurred())
+				return cm.Labels["version"]
+			}
+		}
+		copies := func() int {
+			dirs, err := filepath.Glob(filepath.Join(tmpDir, "nuop-scripts-*", "*"))
+			Expect(err).NotTo(HaveOccurred())
+			return len(dirs)
+		}
+		mark := len(session.Err.Contents())
+		after := func() string { return string(session.Err.Contents()[mark:]) }
+
+		write("v1", "")
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 5, "failed": 0`))
+		Eventually(versionOf("first")).WithTimeout(time.Minute).Should(Equal("v1"))
+
+		mark = len(session.Err.Contents())
+		write("v2", `, finalizer: "e2e.nuop.kemper.buzz/versioned"`)
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`script failed to load; its last good version keeps running`))
+		Eventually(after).Should(MatchRegexp(`scripts loaded.*"loaded": 5, "failed": 1`))
+		Eventually(versionOf("during-the-broken-edit")).WithTimeout(time.Minute).Should(Equal("v1"),
+			"the last good version labels new objects, not the edit that failed to load")
+
+		mark = len(session.Err.Contents())
+		write("v3", "")
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 5, "failed": 0`))
+		Eventually(versionOf("after-a-good-edit")).WithTimeout(time.Minute).Should(Equal("v3"))
+		Eventually(copies).Should(Equal(5), "one copy per loaded script, however many reloads")
+
+		mark = len(session.Err.Contents())
+		Expect(os.RemoveAll(dir)).To(Succeed())
+		Eventually(after).WithTimeout(time.Minute).Should(MatchRegexp(`scripts loaded.*"loaded": 4, "failed": 0`))
+		Eventually(copies).Should(Equal(4))
+	})
+
 	It("reloads on edits: a broken edit keeps the last good version, a removed script lets go of its finalizers", func() {
 		// A broken edit of the greeting script: it keeps running, reported degraded.
 		greeting := filepath.Join(scriptRoot, "greeting", "mod.nu")
@@ -215,9 +280,13 @@ var _ = Describe("standard mode", Ordered, func() {
 		Expect(stopped).To(BeNumerically("<", released))
 	})
 
-	It("stops on SIGTERM with exit 0", func() {
+	It("stops on SIGTERM with exit 0, leaving no copy of a script behind", func() {
+		roots, err := filepath.Glob(filepath.Join(tmpDir, "nuop-scripts-*"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(roots).To(HaveLen(1), "the running process keeps its copies in one directory")
 		session.Signal(syscall.SIGTERM)
 		Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(0))
+		Expect(roots[0]).NotTo(BeAnExistingFile())
 	})
 })
 

@@ -128,8 +128,8 @@ type WebhookObservation struct {
 	Type         string `json:"type,omitempty"`
 	// url of the hook, for a hook whose spec names a plain url (a password in it hidden); empty for one
 	// whose url comes from a Secret.
-	URL          string `json:"url,omitempty"`
-	ContentType  string `json:"contentType,omitempty"`
+	URL         string `json:"url,omitempty"`
+	ContentType string `json:"contentType,omitempty"`
 	// events, expanded and sorted.
 	// +listType=atomic
 	Events       []string `json:"events,omitempty"`

@@ -28,6 +28,7 @@ type WebhookEvent string
 // WebhookSpec declares a webhook of a repository or of an organization. Gitea gives a webhook no name: the
 // resource finds its hook by the id in its status, and adopts an existing hook only when exactly one of
 // the target's hooks has the same type and url. Only the fields set are managed.
+// +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.urlSecretRef)",message="set exactly one of url and urlSecretRef"
 // +kubebuilder:validation:XValidation:rule="[has(self.repository), has(self.repositoryRef), has(self.organization), has(self.organizationRef)].filter(x, x).size() == 1",message="set exactly one of repository, repositoryRef, organization and organizationRef"
 // +kubebuilder:validation:XValidation:rule="has(self.repository) == has(oldSelf.repository) && has(self.repositoryRef) == has(oldSelf.repositoryRef) && has(self.organization) == has(oldSelf.organization) && has(self.organizationRef) == has(oldSelf.organizationRef)",message="the webhook's repository or organization is immutable: create another Webhook instead"
 // +kubebuilder:validation:XValidation:rule="(self.type == 'slack') == has(self.slack)",message="slack is required for, and only for, type slack"
@@ -43,11 +44,22 @@ type WebhookSpec struct {
 	// +kubebuilder:validation:Enum=gitea;gogs;slack;discord;dingtalk;telegram;msteams;feishu;wechatwork;packagist
 	Type string `json:"type,omitempty"`
 
-	// url the events are sent to.
+	// url the events are sent to, shown in the resource's status. A URL that is itself a credential, as
+	// those of slack, discord, msteams, telegram, dingtalk, feishu and wechatwork hooks are (or any URL
+	// with a token in it), belongs in a Secret named by urlSecretRef instead. Set exactly one of url and
+	// urlSecretRef.
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[^/?#\\\\s]+')",message="url must be an http:// or https:// URL"
-	URL string `json:"url"`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[^:]+://[^/?#]*@')",message="url must not hold a user name or password: put the URL in a Secret and name it in urlSecretRef"
+	URL string `json:"url,omitempty"`
+
+	// urlSecretRef names the Secret key holding the url the events are sent to (an http:// or https:// URL;
+	// surrounding whitespace is ignored). The url is never shown in the resource's status or events; a
+	// change to the Secret is applied at once.
+	// +optional
+	URLSecretRef *SecretKeyReference `json:"urlSecretRef,omitempty"`
 
 	// contentType of what is sent: json or form.
 	// +optional
@@ -114,8 +126,10 @@ type WebhookObservation struct {
 	Repository   string `json:"repository,omitempty"`
 	Organization string `json:"organization,omitempty"`
 	Type         string `json:"type,omitempty"`
-	URL          string `json:"url,omitempty"`
-	ContentType  string `json:"contentType,omitempty"`
+	// url of the hook, for a hook whose spec names a plain url (a password in it hidden); empty for one
+	// whose url comes from a Secret.
+	URL         string `json:"url,omitempty"`
+	ContentType string `json:"contentType,omitempty"`
 	// events, expanded and sorted.
 	// +listType=atomic
 	Events       []string `json:"events,omitempty"`

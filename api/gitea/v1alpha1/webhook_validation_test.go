@@ -40,8 +40,16 @@ var _ = Describe("Webhook admission", func() {
 			"set exactly one of repository, repositoryRef, organization and organizationRef"),
 		Entry("a repository and an organization", func(s obj) { s["organization"] = "platform" }, "spec",
 			"set exactly one of repository, repositoryRef, organization and organizationRef"),
-		Entry("no url", func(s obj) { delete(s, "url") }, "spec.url", "Required value"),
+		Entry("no url", func(s obj) { delete(s, "url") }, "spec", "set exactly one of url and urlSecretRef"),
+		Entry("a url and a urlSecretRef", func(s obj) { s["urlSecretRef"] = obj{"name": "chat", "key": "url"} }, "spec",
+			"set exactly one of url and urlSecretRef"),
 		Entry("a url that is no http URL", func(s obj) { s["url"] = "ftp://ci.example.com" }, "spec.url", "url must be an http:// or https:// URL"),
+		Entry("a url with a user name and password", func(s obj) { s["url"] = "https://ci:hunter2@ci.example.com/hook" }, "spec.url",
+			"url must not hold a user name or password: put the URL in a Secret and name it in urlSecretRef"),
+		Entry("a url with a user name", func(s obj) { s["url"] = "http://token@ci.example.com" }, "spec.url",
+			"url must not hold a user name or password"),
+		Entry("a url secret reference without its key", func(s obj) { delete(s, "url"); s["urlSecretRef"] = obj{"name": "chat"} },
+			"spec.urlSecretRef.key", "Required value"),
 		Entry("an unknown type", func(s obj) { s["type"] = "jenkins" }, "spec.type", "Unsupported value"),
 		Entry("an unknown content type", func(s obj) { s["contentType"] = "xml" }, "spec.contentType", "Unsupported value"),
 		Entry("an unknown event", func(s obj) { s["events"] = []any{"push", "merge"} }, "spec.events[1]", "Unsupported value"),
@@ -53,6 +61,20 @@ var _ = Describe("Webhook admission", func() {
 		// Strict field validation, as kubectl does it: there is no field for a secret's value.
 		Entry("a secret as a plain field", func(s obj) { s["secret"] = "hunter2" }, "", `unknown field "spec.secret"`),
 	)
+
+	It("admits a url from a Secret, and a plain url with an @ after its host", func() {
+		hook := validWebhook()
+		spec := specOf(hook)
+		delete(spec, "url")
+		spec["type"], spec["slack"], spec["urlSecretRef"] = "slack", obj{"channel": "#ci"}, obj{"name": "chat", "key": "url"}
+		_, err := create(hook)
+		Expect(err).NotTo(HaveOccurred())
+
+		hook = validWebhook()
+		specOf(hook)["url"] = "https://ci.example.com/notify/@team?to=a@example.com"
+		_, err = create(hook)
+		Expect(err).NotTo(HaveOccurred())
+	})
 
 	DescribeTable("refuses to move a webhook to another target", refusesOnUpdate(validWebhook),
 		Entry("an organization instead of a repository", func(s obj) { delete(s, "repository"); s["organization"] = "platform" },

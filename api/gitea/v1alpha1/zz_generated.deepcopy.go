@@ -1960,6 +1960,11 @@ func (in *WebhookSpec) DeepCopyInto(out *WebhookSpec) {
 	out.ResourceSpec = in.ResourceSpec
 	in.RepositoryReference.DeepCopyInto(&out.RepositoryReference)
 	in.OrganizationReference.DeepCopyInto(&out.OrganizationReference)
+	if in.URLSecretRef != nil {
+		in, out := &in.URLSecretRef, &out.URLSecretRef
+		*out = new(SecretKeyReference)
+		**out = **in
+	}
 	if in.ContentType != nil {
 		in, out := &in.ContentType, &out.ContentType
 		*out = new(string)

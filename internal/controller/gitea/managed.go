@@ -155,22 +155,23 @@ func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) 
 		orig = obj.DeepCopyObject().(T)
 	}
 	status := obj.ManagedStatus()
-	status.Identity = strings.Join([]string{strings.TrimSuffix(provider.Spec.URL, "/"), r.kind, r.adapter.Key(conn, obj)}, " ")
-	if other, err := r.claimedBy(ctx, obj); err != nil || other != "" {
-		if err == nil {
-			err = reasonf(giteav1alpha1.ReasonConflict, "%s %s, created earlier, manages the same Gitea object (%s)",
-				r.kind, other, status.Identity)
-		}
+	if err := r.claim(ctx, provider, conn, obj, true); err != nil {
 		return r.done(ctx, obj, orig, provider, err)
 	}
 
 	obs, err := r.adapter.Observe(ctx, conn, obj)
+	if err == nil {
+		// A key that depends on what Observe found (a webhook's is its hook's id) is claimed again before
+		// anything is written.
+		err = r.claim(ctx, provider, conn, obj, false)
+	}
 	if err == nil {
 		obs, err = r.sync(ctx, conn, obj, obs)
 	}
 	if err != nil {
 		return r.done(ctx, obj, orig, provider, err)
 	}
+	status.Identity = r.identity(provider, conn, obj) // the key of an object just created may be its new id
 	status.ID, status.Drift = obs.ID, obs.Drift
 	now := metav1.NewTime(r.clock.Now())
 	status.LastSyncTime = &now
@@ -369,6 +370,29 @@ func (r *ManagedReconciler[T]) dependencies(ctx context.Context, obj T, deleting
 		deps[d.key()] = m
 	}
 	return deps, nil
+}
+
+// identity is the Gitea object obj stands for: its provider's Gitea, its kind and its key.
+func (r *ManagedReconciler[T]) identity(provider *giteav1alpha1.GiteaProvider, conn *Conn, obj T) string {
+	return strings.Join([]string{strings.TrimSuffix(provider.Spec.URL, "/"), r.kind, r.adapter.Key(conn, obj)}, " ")
+}
+
+// claim records obj's identity, and gives Conflict when an earlier-created resource claims the same; unless
+// always, it looks only when the identity changed.
+func (r *ManagedReconciler[T]) claim(ctx context.Context, provider *giteav1alpha1.GiteaProvider, conn *Conn, obj T,
+	always bool) error {
+	status := obj.ManagedStatus()
+	identity := r.identity(provider, conn, obj)
+	if !always && identity == status.Identity {
+		return nil
+	}
+	status.Identity = identity
+	other, err := r.claimedBy(ctx, obj)
+	if err != nil || other == "" {
+		return err
+	}
+	return reasonf(giteav1alpha1.ReasonConflict, "%s %s, created earlier, manages the same Gitea object (%s)",
+		r.kind, other, status.Identity)
 }
 
 // claimedBy names the earlier-created resource of the kind, in any namespace, that claims the same Gitea

@@ -18,6 +18,7 @@ package gitea
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -103,7 +104,7 @@ func (webhooks) Dependencies(w *giteav1alpha1.Webhook) []Dependency {
 
 func (webhooks) SecretNames(w *giteav1alpha1.Webhook) []string {
 	var names []string
-	for _, ref := range []*giteav1alpha1.SecretKeyReference{w.Spec.SecretRef, w.Spec.AuthorizationHeaderRef} {
+	for _, ref := range []*giteav1alpha1.SecretKeyReference{w.Spec.URLSecretRef, w.Spec.SecretRef, w.Spec.AuthorizationHeaderRef} {
 		if ref != nil {
 			names = append(names, ref.Name)
 		}
@@ -111,42 +112,95 @@ func (webhooks) SecretNames(w *giteav1alpha1.Webhook) []string {
 	return names
 }
 
-// Key is the target, the type and the url: Gitea gives hooks no name, and two resources sending the same
-// target's events to the same url would fight over one hook.
+// Key is the target and the id of the hook, once the resource has found or created it: Gitea gives hooks
+// no name, and a url may be a credential (the whole secret of a slack hook), so it is never part of the
+// key, which status.identity, events and Conflict messages show. Observe records the id of the hook it
+// finds, and the reconciler claims the key again before it writes anything, so the later of two resources
+// whose type and url match one hook gets Conflict. Until then the key names the resource (no other can
+// claim it), the type and, for a plain url, its host.
 func (a webhooks) Key(c *Conn, w *giteav1alpha1.Webhook) string {
-	return strings.ToLower(a.target(c, w).String()) + " " + w.Spec.Type + " " + w.Spec.URL
+	target := strings.ToLower(a.target(c, w).String())
+	if w.Status.ID != 0 {
+		return target + " hook " + strconv.FormatInt(w.Status.ID, 10)
+	}
+	to := "its url"
+	if ref := w.Spec.URLSecretRef; ref != nil {
+		to = "the url in Secret " + ref.Name
+	} else if u, err := url.Parse(w.Spec.URL); err == nil {
+		to = u.Host // admission refuses a user name or password in url
+	}
+	return fmt.Sprintf("%s %s hook to %s wanted by %s/%s", target, w.Spec.Type, to, w.Namespace, w.Name)
+}
+
+// wanted is what the spec wants that is not in it: values read from Secrets.
+type wanted struct {
+	url string
+	// authorization is the header the spec wants ("" when unmanaged).
+	authorization string
+}
+
+// wanted reads the url (unless the spec holds it) and the authorization header from their Secrets.
+func (a webhooks) wanted(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook) (wanted, error) {
+	hookURL, err := a.url(ctx, c, w)
+	if err != nil {
+		return wanted{}, err
+	}
+	want := wanted{url: hookURL}
+	if ref := w.Spec.AuthorizationHeaderRef; ref != nil {
+		if want.authorization, _, err = c.SecretValue(ctx, *ref); err != nil {
+			return wanted{}, err
+		}
+	}
+	return want, nil
+}
+
+// url is the url the spec holds, or the one in the Secret it names (which admission could not check).
+func (webhooks) url(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook) (string, error) {
+	ref := w.Spec.URLSecretRef
+	if ref == nil {
+		return w.Spec.URL, nil
+	}
+	value, _, err := c.SecretValue(ctx, *ref)
+	if err != nil {
+		return "", err
+	}
+	value = strings.TrimSpace(value)
+	if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Neither the value nor the parse error, which quotes it.
+		return "", reasonf(giteav1alpha1.ReasonInvalidSpec, "Secret %s key %s does not hold an http:// or https:// URL",
+			ref.Name, ref.Key)
+	}
+	return value, nil
 }
 
 // observedHook is what Observe hands to Update.
 type observedHook struct {
 	hook *hook
-	// authorization is the header the spec wants, read from its Secret ("" when unmanaged).
-	authorization string
+	want wanted
 }
 
 func (a webhooks) Observe(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook) (Observation, error) {
 	t := a.target(c, w)
-	h, err := a.find(ctx, c, w, t)
+	want, err := a.wanted(ctx, c, w)
+	if err != nil {
+		return Observation{}, err
+	}
+	h, err := a.find(ctx, c, w, t, want.url)
 	if err != nil || h == nil {
 		return Observation{}, err
 	}
-	w.Status.AtProvider = observation(t, h)
+	w.Status.ID = h.ID // the key is the hook's id from now on
+	w.Status.AtProvider = observation(t, h, w.Spec.URLSecretRef == nil)
 
 	var d drift
 	d.check("type", h.Type != w.Spec.Type)
-	d.check("url", h.Config["url"] != w.Spec.URL)
+	d.check("url", h.Config["url"] != want.url)
 	d.str("contentType", w.Spec.ContentType, h.Config["content_type"])
 	d.check("events", w.Spec.Events != nil && !slices.Equal(expandEvents(*w.Spec.Events), recordedEvents(h.Events)))
 	d.str("branchFilter", w.Spec.BranchFilter, h.BranchFilter)
 	d.boolean("active", w.Spec.Active, h.Active)
 	d.check("slack", w.Spec.Slack != nil && (w.Status.AtProvider.Slack == nil || *w.Spec.Slack != *w.Status.AtProvider.Slack))
-	state := observedHook{hook: h}
-	if ref := w.Spec.AuthorizationHeaderRef; ref != nil {
-		if state.authorization, _, err = c.SecretValue(ctx, *ref); err != nil {
-			return Observation{}, err
-		}
-		d.check("authorizationHeader", state.authorization != h.AuthorizationHeader)
-	}
+	d.check("authorizationHeader", w.Spec.AuthorizationHeaderRef != nil && want.authorization != h.AuthorizationHeader)
 	if ref := w.Spec.SecretRef; ref != nil {
 		_, version, err := c.SecretValue(ctx, *ref)
 		if err != nil {
@@ -155,21 +209,24 @@ func (a webhooks) Observe(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook
 		// Gitea cannot show the secret: a Secret version other than the one the hook was made with is drift.
 		d.check("secret", w.Status.SecretVersion == nil || *w.Status.SecretVersion != version)
 	}
-	return Observation{Exists: true, ID: h.ID, Drift: d.fields, State: state}, nil
+	return Observation{Exists: true, ID: h.ID, Drift: d.fields, State: observedHook{hook: h, want: want}}, nil
 }
 
-// observation is the hook for the status, without the authorization header's value.
-func observation(t hookTarget, h *hook) giteav1alpha1.WebhookObservation {
+// observation is the hook for the status, without the authorization header's value, and with its url only
+// when the spec holds it plainly (showURL), a password in it hidden.
+func observation(t hookTarget, h *hook, showURL bool) giteav1alpha1.WebhookObservation {
 	o := giteav1alpha1.WebhookObservation{
 		Repository:             t.repository,
 		Organization:           t.organization,
 		Type:                   h.Type,
-		URL:                    h.Config["url"],
 		ContentType:            h.Config["content_type"],
 		Events:                 recordedEvents(h.Events),
 		BranchFilter:           h.BranchFilter,
 		Active:                 h.Active,
 		HasAuthorizationHeader: h.AuthorizationHeader != "",
+	}
+	if u, err := url.Parse(h.Config["url"]); err == nil && showURL {
+		o.URL = u.Redacted()
 	}
 	if h.Type == "slack" {
 		o.Slack = &giteav1alpha1.SlackWebhook{Channel: h.Config["channel"], Username: h.Config["username"],
@@ -179,8 +236,8 @@ func observation(t hookTarget, h *hook) giteav1alpha1.WebhookObservation {
 }
 
 // find reads the hook by the id in the status, or, without one (or when that hook is gone), looks for the
-// one hook of the target with the spec's type and url. More than one such hook cannot be adopted safely.
-func (webhooks) find(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t hookTarget) (*hook, error) {
+// one hook of the target with the spec's type and hookURL. More than one such hook cannot be adopted safely.
+func (webhooks) find(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t hookTarget, hookURL string) (*hook, error) {
 	if id := w.Status.ID; id != 0 {
 		h := &hook{}
 		_, err := c.Client.Do(ctx, http.MethodGet, t.hooksPath()+"/"+strconv.FormatInt(id, 10), nil, nil, h)
@@ -205,7 +262,7 @@ func (webhooks) find(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t h
 	}
 	var matches []*hook
 	for _, h := range hooks {
-		if h.Type == w.Spec.Type && h.Config["url"] == w.Spec.URL {
+		if h.Type == w.Spec.Type && h.Config["url"] == hookURL {
 			matches = append(matches, h)
 		}
 	}
@@ -219,25 +276,22 @@ func (webhooks) find(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t h
 	for _, h := range matches {
 		ids = append(ids, strconv.FormatInt(h.ID, 10))
 	}
-	return nil, reasonf(giteav1alpha1.ReasonConflict, "the %s has %d %s hooks to %s (ids %s): cannot tell which one "+
-		"to adopt; delete the extra ones in Gitea", t.what(), len(matches), w.Spec.Type, w.Spec.URL, strings.Join(ids, ", "))
+	return nil, reasonf(giteav1alpha1.ReasonConflict, "the %s has %d %s hooks to the spec's url (ids %s): cannot tell "+
+		"which one to adopt; delete the extra ones in Gitea", t.what(), len(matches), w.Spec.Type, strings.Join(ids, ", "))
 }
 
 func (a webhooks) Create(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook) error {
-	return a.create(ctx, c, w, a.target(c, w), &hook{Active: true})
+	want, err := a.wanted(ctx, c, w)
+	if err != nil {
+		return err
+	}
+	return a.create(ctx, c, w, a.target(c, w), &hook{Active: true}, want)
 }
 
-// create creates the hook from the spec, taking what the spec leaves unmanaged from base (the hook it
-// replaces, or Gitea's defaults), and records its id and the version of its secret.
-func (webhooks) create(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t hookTarget, base *hook) error {
-	var authorization string
-	if ref := w.Spec.AuthorizationHeaderRef; ref != nil {
-		var err error
-		if authorization, _, err = c.SecretValue(ctx, *ref); err != nil {
-			return err
-		}
-	}
-	opt := editOption(w, base, authorization)
+// create creates the hook from the spec and want, taking what the spec leaves unmanaged from base (the hook
+// it replaces, or Gitea's defaults), and records its id and the version of its secret.
+func (webhooks) create(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t hookTarget, base *hook, want wanted) error {
+	opt := editOption(w, base, want)
 	opt.Type = w.Spec.Type
 	var version giteav1alpha1.SecretVersion
 	if ref := w.Spec.SecretRef; ref != nil {
@@ -269,18 +323,17 @@ func (a webhooks) Update(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook,
 		if err := a.deleteHook(ctx, c, t, state.hook.ID); err != nil {
 			return err
 		}
-		return a.create(ctx, c, w, t, state.hook)
+		return a.create(ctx, c, w, t, state.hook, state.want)
 	}
 	path := t.hooksPath() + "/" + strconv.FormatInt(state.hook.ID, 10)
-	_, err := c.Client.Do(ctx, http.MethodPatch, path, nil, editOption(w, state.hook, state.authorization), nil)
+	_, err := c.Client.Do(ctx, http.MethodPatch, path, nil, editOption(w, state.hook, state.want), nil)
 	return err
 }
 
-// editOption is the hook the spec wants, with what it leaves unmanaged as base has it. authorization is
-// the header the spec wants, if it manages one.
-func editOption(w *giteav1alpha1.Webhook, base *hook, authorization string) hookOption {
+// editOption is the hook the spec and want ask for, with what they leave unmanaged as base has it.
+func editOption(w *giteav1alpha1.Webhook, base *hook, want wanted) hookOption {
 	opt := hookOption{
-		Config:              map[string]string{"url": w.Spec.URL, "content_type": or(w.Spec.ContentType, base.Config["content_type"])},
+		Config:              map[string]string{"url": want.url, "content_type": or(w.Spec.ContentType, base.Config["content_type"])},
 		Events:              collapseEvents(recordedEvents(base.Events)),
 		BranchFilter:        or(w.Spec.BranchFilter, base.BranchFilter),
 		Active:              or(w.Spec.Active, base.Active),
@@ -296,7 +349,7 @@ func editOption(w *giteav1alpha1.Webhook, base *hook, authorization string) hook
 		}
 	}
 	if w.Spec.AuthorizationHeaderRef != nil {
-		opt.AuthorizationHeader = authorization
+		opt.AuthorizationHeader = want.authorization
 	}
 	if s := w.Spec.Slack; s != nil {
 		opt.Config["channel"], opt.Config["username"], opt.Config["icon_url"], opt.Config["color"] =
@@ -310,7 +363,13 @@ func (a webhooks) Delete(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook)
 	if t.String() == "" {
 		return nil
 	}
-	h, err := a.find(ctx, c, w, t)
+	// The url is needed only to look for a hook whose id the status lacks: a Secret already gone (deleted
+	// with the namespace) leaves the hook found by its id, or nothing to find.
+	hookURL, err := a.url(ctx, c, w)
+	if err != nil && w.Status.ID == 0 {
+		return err
+	}
+	h, err := a.find(ctx, c, w, t, hookURL)
 	if err != nil || h == nil {
 		return err
 	}

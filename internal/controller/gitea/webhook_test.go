@@ -171,6 +171,7 @@ var _ = Describe("Webhook", func() {
 		Expect(got.Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
 		h := hookInGitea(repo)
 		Expect(got.Status.ID).To(Equal(h.ID))
+		Expect(got.Status.Identity).To(HaveSuffix(fmt.Sprintf(" Webhook %s hook %d", repo, h.ID)), "the url is no part of the identity")
 		Expect(h.Active).To(BeTrue())
 		Expect(h.BranchFilter).To(Equal("main"))
 		Expect(h.AuthorizationHeader).To(Equal("Bearer create-token-1"))
@@ -249,6 +250,50 @@ var _ = Describe("Webhook", func() {
 		expectNowhere(w, "sign-value-1", "sign-value-2", "auth-value-1", "auth-value-2")
 	})
 
+	It("takes a slack hook's url from a Secret, applies a change of the Secret at once and corrects drift, never showing the url", func() {
+		ns := readyProvider()
+		repo := ensureAdminRepo("hook-secret-url")
+		// Slack's form: the path is the credential. The first value is written as a file with a newline would be.
+		first := "https://hooks.slack.example.com/services/T01/B01/slack-url-token-1"
+		second := "https://hooks.slack.example.com/services/T01/B02/slack-url-token-2"
+		createSecret(ns, "chat", map[string]string{"url": first + "\n"})
+		w := newWebhook(ns, "chat", repo, "", func(w *giteav1alpha1.Webhook) {
+			w.Spec.Type = "slack"
+			w.Spec.Slack = &giteav1alpha1.SlackWebhook{Channel: "#builds"}
+			w.Spec.URLSecretRef = &giteav1alpha1.SecretKeyReference{Name: "chat", Key: "url"}
+		})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(conditionOf(w, giteav1alpha1.ConditionSynced)()).To(Equal("True/UpToDate"))
+		h := hookInGitea(repo)
+		Expect(h.Type).To(Equal("slack"))
+		Expect(h.Config).To(HaveKeyWithValue("url", first))
+		got := fresh(w)
+		Expect(got.Status.ID).To(Equal(h.ID))
+		Expect(got.Status.Identity).To(Equal(fmt.Sprintf("%s Webhook %s hook %d", strings.TrimSuffix(gitea.URL, "/"), repo, h.ID)))
+		Expect(got.Status.AtProvider.URL).To(BeEmpty())
+		Expect(eventReasonsOf(w)).To(ContainElement(giteav1alpha1.ReasonCreating))
+
+		// A new value of the Secret is applied at once (no sync requested), to the same hook.
+		updateSecret(ns, "chat", map[string]string{"url": second})
+		Eventually(onlyHook(repo), eventually, poll).Should(HaveField("Config", HaveKeyWithValue("url", second)))
+		Expect(hookInGitea(repo).ID).To(Equal(h.ID))
+
+		// A url changed in Gitea is drift, compared without being shown, and corrected at the next sync.
+		giteaCall(http.MethodPatch, fmt.Sprintf("/repos/%s/hooks/%d", repo, h.ID), map[string]any{
+			"config": map[string]string{"url": first, "content_type": "json", "channel": "#builds"}})
+		requestSync(w)
+		Expect(hookInGitea(repo).Config).To(HaveKeyWithValue("url", second))
+		Expect(eventReasonsOf(w)).To(ContainElement("Updated"))
+
+		// A value that is no URL is refused without being quoted.
+		updateSecret(ns, "chat", map[string]string{"url": "slack-url-token-3 is no url"})
+		Eventually(conditionOf(w, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/InvalidSpec"))
+		Expect(conditionMessage(w, giteav1alpha1.ConditionSynced)).To(Equal("Secret chat key url does not hold an http:// or https:// URL"))
+		Expect(hookInGitea(repo).Config).To(HaveKeyWithValue("url", second))
+
+		expectNowhere(w, "slack-url-token-1", "slack-url-token-2", "slack-url-token-3", "hooks.slack.example.com")
+	})
+
 	It("refuses to guess between several hooks of the same type and url, and names a missing repository or organization", func() {
 		ns := readyProvider()
 		twice := ensureAdminRepo("hook-ambiguous")
@@ -257,6 +302,7 @@ var _ = Describe("Webhook", func() {
 		amb := newWebhook(ns, "twice", twice, "https://ci.example.com/twice", nil)
 		Eventually(conditionOf(amb, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
 		Expect(conditionMessage(amb, giteav1alpha1.ConditionReady)).To(ContainSubstring(fmt.Sprintf("ids %d, %d", a, b)))
+		Expect(conditionMessage(amb, giteav1alpha1.ConditionReady)).NotTo(ContainSubstring("/twice"), "the url may be a credential")
 		Expect(hooksOf(twice)).To(HaveLen(2))
 
 		missing := newWebhook(ns, "missing", "nobody/nothing", "https://ci.example.com/missing", nil)

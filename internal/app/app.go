@@ -31,7 +31,6 @@ import (
 	"strings"
 
 	"github.com/go-logr/zapr"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -252,22 +251,24 @@ type modeDeps struct {
 func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	switch o.Mode {
 	case options.ModeManager:
-		if err := nuopctrl.SetupWithManager(mgr, nuopctrl.Options{
-			// config/manager passes the manager's own image, the default of every managed operator.
-			Image:            o.Image,
-			MaxScriptTimeout: o.MaxScriptTimeout,
-		}); err != nil {
-			return err
-		}
-		if err := setupGitea(mgr, o); err != nil {
-			return err
-		}
-		// Others-group runnables start after the caches have synced: the manager is loaded then.
-		return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-			deps.loaded.Open()
-			<-ctx.Done()
-			return nil
-		}))
+		return whenCRDsServed(mgr, deps.loaded, func() error {
+			if err := nuopctrl.SetupWithManager(mgr, nuopctrl.Options{
+				// config/manager passes the manager's own image, the default of every managed operator.
+				Image:            o.Image,
+				MaxScriptTimeout: o.MaxScriptTimeout,
+			}); err != nil {
+				return err
+			}
+			if err := setupGitea(mgr, o); err != nil {
+				return err
+			}
+			// Others-group runnables start after the caches have synced: the manager is loaded then.
+			return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+				deps.loaded.Open()
+				<-ctx.Done()
+				return nil
+			}))
+		})
 	case options.ModeStandard:
 		_, _, err := setupScripts(mgr, o, deps, []string{o.ScriptPath}, nil)
 		return err
@@ -292,9 +293,6 @@ func setupGitea(mgr manager.Manager, o *options.Options) error {
 	})
 	if err == nil {
 		err = giteactrl.SetupManagedWithManager(context.Background(), mgr, clients, giteactrl.ManagedOptions{})
-	}
-	if meta.IsNoMatchError(err) {
-		return fmt.Errorf("%w: manager mode needs the project's CRDs installed (make install, or make deploy)", err)
 	}
 	return err
 }

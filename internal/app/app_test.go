@@ -23,12 +23,18 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/procs"
 	"kemper.buzz/nuop/test/utils"
@@ -44,7 +50,10 @@ type running struct {
 	stopped chan struct{}
 }
 
-func startManager(extraArgs ...string) *running {
+func startManager(extraArgs ...string) *running { return startManagerOn(cfg, extraArgs...) }
+
+// startManagerOn runs a manager against the API server of config.
+func startManagerOn(config *rest.Config, extraArgs ...string) *running {
 	probes, err := utils.FreeAddr()
 	Expect(err).NotTo(HaveOccurred())
 	metrics, err := utils.FreeAddr()
@@ -64,7 +73,7 @@ func startManager(extraArgs ...string) *running {
 	go func() {
 		defer GinkgoRecover()
 		defer close(r.stopped)
-		r.done <- Run(ctx, o, Hooks{Config: cfg, SkipControllerNameValidation: true, Started: func(s *procs.Supervisor) {
+		r.done <- Run(ctx, o, Hooks{Config: config, SkipControllerNameValidation: true, Started: func(s *procs.Supervisor) {
 			r.supervisor = s
 			close(started)
 		}})
@@ -111,6 +120,42 @@ var _ = Describe("the manager process", func() {
 		Expect(code).To(Equal(http.StatusOK))
 		Expect(body).To(ContainSubstring(fmt.Sprintf(`leader_election_master_status{name=%q} 1`, lease)))
 		Expect(body).To(ContainSubstring("rest_client_requests_total"))
+	})
+
+	It("in manager mode, waits for its CRDs without exiting, saying which, and starts when they are installed", func() {
+		// An API server of its own: the suite's has the CRDs.
+		bare, err := utils.NewEnvironment()
+		Expect(err).NotTo(HaveOccurred())
+		bareCfg, err := bare.Start()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(bare.Stop)
+
+		r := startManagerOn(bareCfg)
+		Expect(utils.WaitForStatus(r.probes+"/healthz", http.StatusOK, 30*time.Second)).To(Succeed())
+		Eventually(func() string { _, body := get(r.probes + "/readyz"); return body }).Should(SatisfyAll(
+			ContainSubstring("waiting for the CRDs of"), ContainSubstring("GiteaProvider.gitea.kemper.buzz"),
+			ContainSubstring("NuOperator.kemper.buzz"), ContainSubstring("make install")))
+		Consistently(r.done).WithTimeout(2 * time.Second).ShouldNot(Receive())
+
+		root, err := utils.RepoRoot()
+		Expect(err).NotTo(HaveOccurred())
+		_, err = envtest.InstallCRDs(bareCfg, envtest.CRDInstallOptions{Paths: []string{filepath.Join(root, "config", "crd", "bases")}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(utils.WaitForStatus(r.probes+"/readyz", http.StatusOK, time.Minute)).To(Succeed())
+		Consistently(r.done).WithTimeout(time.Second).ShouldNot(Receive())
+
+		// The controllers run: a NuOperator gets its status.
+		scheme := runtime.NewScheme()
+		Expect(nuopv1alpha1.AddToScheme(scheme)).To(Succeed())
+		c, err := client.New(bareCfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		op := &nuopv1alpha1.NuOperator{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "late"},
+			Spec: nuopv1alpha1.NuOperatorSpec{Image: "example.com/nuop:1"}}
+		Expect(c.Create(context.Background(), op)).To(Succeed())
+		Eventually(func() []metav1.Condition {
+			Expect(c.Get(context.Background(), client.ObjectKeyFromObject(op), op)).To(Succeed())
+			return op.Status.Conditions
+		}).WithTimeout(30 * time.Second).ShouldNot(BeEmpty())
 	})
 
 	DescribeTable("stays up but not ready, saying why, with nothing to run",

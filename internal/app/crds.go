@@ -43,8 +43,10 @@ const crdRecheck = 5 * time.Second
 // projectKinds are the kinds manager mode's controllers watch: the NuOperator, the GiteaProvider and every
 // managed Gitea kind.
 func projectKinds(scheme *runtime.Scheme) ([]schema.GroupVersionKind, error) {
-	objects := []client.Object{&nuopv1alpha1.NuOperator{}, &giteav1alpha1.GiteaProvider{}}
-	for _, k := range giteactrl.ManagedKinds() {
+	managed := giteactrl.ManagedKinds()
+	objects := make([]client.Object, 0, 2+len(managed))
+	objects = append(objects, &nuopv1alpha1.NuOperator{}, &giteav1alpha1.GiteaProvider{})
+	for _, k := range managed {
 		objects = append(objects, k.NewObject())
 	}
 	gvks := make([]schema.GroupVersionKind, 0, len(objects))

@@ -66,11 +66,11 @@ func addCollaboratorInGitea(repo, user, permission string) {
 	giteaCall(http.MethodPut, "/repos/"+repo+"/collaborators/"+user, map[string]any{"permission": permission})
 }
 
-// collaborationInGitea is a user's permission on repo as Gitea reports it: the effective one, which for a
-// user with no team and no site admin is the collaboration's.
-func collaborationInGitea(repo, user string) string {
+// collaborationInGitea is collab-dev's permission on repo as Gitea reports it: the effective one, which
+// for a user with no team and no site admin is the collaboration's.
+func collaborationInGitea(repo string) string {
 	var perm struct{ Permission string }
-	_, err := gitea.Do(ctx, http.MethodGet, "/repos/"+repo+"/collaborators/"+user+"/permission", nil, &perm)
+	_, err := gitea.Do(ctx, http.MethodGet, "/repos/"+repo+"/collaborators/collab-dev/permission", nil, &perm)
 	Expect(err).NotTo(HaveOccurred())
 	return perm.Permission
 }
@@ -107,27 +107,27 @@ var _ = Describe("Collaborator", func() {
 		Eventually(conditionOf(c, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		repo := testOrg + "/collab-ref"
 		Expect(fresh(c).Status.AtProvider.Permission).To(Equal("write"))
-		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("write"))
+		Expect(collaborationInGitea(repo)).To(Equal("write"))
 
 		// Lowered in Gitea: raised again at the next sync.
 		addCollaboratorInGitea(repo, "collab-dev", "read")
 		requestSync(c)
-		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("write"))
+		Expect(collaborationInGitea(repo)).To(Equal("write"))
 
 		// A spec change is applied at once.
 		update(c, func(c *giteav1alpha1.Collaborator) { c.Spec.Permission = ptr.To("admin") })
-		Eventually(func() string { return collaborationInGitea(repo, "collab-dev") }, eventually, poll).Should(Equal("admin"))
+		Eventually(func() string { return collaborationInGitea(repo) }, eventually, poll).Should(Equal("admin"))
 
 		// Lowering the spec lowers the collaboration: the operator knows what it granted last.
 		update(c, func(c *giteav1alpha1.Collaborator) { c.Spec.Permission = ptr.To("read") })
-		Eventually(func() string { return collaborationInGitea(repo, "collab-dev") }, eventually, poll).Should(Equal("read"))
+		Eventually(func() string { return collaborationInGitea(repo) }, eventually, poll).Should(Equal("read"))
 		Eventually(conditionOf(c, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
 		Expect(fresh(c).Status.Applied.Permission).To(Equal("read"))
 
 		// Raised elsewhere (by hand, as a team would): left alone, the effective permission is reported.
 		addCollaboratorInGitea(repo, "collab-dev", "admin")
 		requestSync(c)
-		Expect(collaborationInGitea(repo, "collab-dev")).To(Equal("admin"))
+		Expect(collaborationInGitea(repo)).To(Equal("admin"))
 		Expect(fresh(c).Status.AtProvider.Permission).To(Equal("admin"))
 
 		expectQuietSyncs(c, ns)

@@ -177,7 +177,8 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		"Namespace of the leader election lease. Env: LEADER_ELECTION_NAMESPACE, else POD_NAMESPACE; "+
 			"in a cluster, the pod's own namespace.")
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "",
-		"Name of the leader election lease (default <mode>.nuop.kemper.buzz).")
+		"Name of the leader election lease (default <mode>.nuop.kemper.buzz); two operators in one namespace need "+
+			"different ones. Env: LEADER_ELECTION_ID.")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", "",
 		"Address of /healthz, /readyz, /health and /ready (default :8081 in manager mode, :8080 in standard "+
 			"and managed mode, :8082 in fetch mode; 0 disables).")
@@ -245,6 +246,9 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 	if o.LeaderElectionNamespace == "" {
 		envFallback("leader-election-namespace", "POD_NAMESPACE", &o.LeaderElectionNamespace)
 	}
+	// Not one of nuop's variables: the way for a Deployment configured by env alone to give its operator a
+	// lease of its own, when several share a namespace.
+	envFallback("leader-election-id", "LEADER_ELECTION_ID", &o.LeaderElectionID)
 	if v, ok := getenv("ENABLE_LEADER_ELECTION"); ok && v != "" && !set["leader-elect"] {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -264,8 +268,8 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 	if !set["health-probe-bind-address"] {
 		o.ProbeAddr = defaultProbeAddr[o.Mode]
 	}
-	if o.LeaderElectionID == "" {
-		o.LeaderElectionID = string(o.Mode) + ".nuop.kemper.buzz"
+	if err := o.setLeaderElectionID(set["leader-election-id"]); err != nil {
+		return nil, err
 	}
 	if nuoperator != "" {
 		ns, name, ok := strings.Cut(nuoperator, "/")
@@ -293,6 +297,26 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		return nil, err
 	}
 	return o, nil
+}
+
+// setLeaderElectionID defaults the lease name to the mode's, and checks one that was given, naming the flag
+// or the variable it came from.
+func (o *Options) setLeaderElectionID(fromFlag bool) error {
+	if o.LeaderElectionID == "" {
+		o.LeaderElectionID = string(o.Mode) + ".nuop.kemper.buzz"
+		return nil
+	}
+	if !o.LeaderElect {
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(o.LeaderElectionID); len(errs) > 0 {
+		source := "LEADER_ELECTION_ID"
+		if fromFlag {
+			source = "--leader-election-id"
+		}
+		return usageErrorf("invalid %s %q: %s", source, o.LeaderElectionID, strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 func (o *Options) validate(watchNamespaces, giteaAllowedHosts string) error {
@@ -325,11 +349,6 @@ func (o *Options) validate(watchNamespaces, giteaAllowedHosts string) error {
 	}
 	if o.KubeAPIBurst < 1 {
 		return usageErrorf("invalid --kube-api-burst %d: must be at least 1", o.KubeAPIBurst)
-	}
-	if o.LeaderElect && o.LeaderElectionID != "" {
-		if errs := validation.IsDNS1123Subdomain(o.LeaderElectionID); len(errs) > 0 {
-			return usageErrorf("invalid --leader-election-id %q: %s", o.LeaderElectionID, strings.Join(errs, "; "))
-		}
 	}
 	return nil
 }

@@ -316,6 +316,13 @@ func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool
 		// provider will say when it has, so retry with backoff rather than wait for the next sync.
 		return provider, nil, &reasonError{reason: giteav1alpha1.ReasonProviderNotReady, retry: true,
 			msg: fmt.Sprintf("GiteaProvider %s is Ready; its client is being built", key.Name)}
+	case !cached && deleting && provider != nil && !provider.DeletionTimestamp.IsZero():
+		// A provider being deleted when the manager started (a restart, a new leader): its controller builds its
+		// client from its Secrets, if they are still there, and nothing on the provider will say when.
+		return provider, nil, &reasonError{reason: giteav1alpha1.ReasonProviderNotReady, retry: true,
+			msg: fmt.Sprintf("GiteaProvider %s is being deleted and its client is not built yet (it is, from the "+
+				"provider's Secrets, unless they are gone: then set deletionPolicy: Orphan to let the resource go "+
+				"without deleting the Gitea object)", key.Name)}
 	case !cached || (!ready && !deleting):
 		what := "is not Ready"
 		if provider == nil {

@@ -148,6 +148,9 @@ const (
 	ReasonConflict = "Conflict"
 	// ReasonRateLimited: Gitea asked to slow down.
 	ReasonRateLimited = "RateLimited"
+	// ReasonLocked (Synced): Gitea refuses to change the object in its present state (the repository that
+	// holds it is archived); the spec is applied again at the next sync.
+	ReasonLocked = "Locked"
 	// ReasonDeleteRefused: Gitea refused the delete (an organization that still owns repositories); it is
 	// retried.
 	ReasonDeleteRefused = "DeleteRefused"

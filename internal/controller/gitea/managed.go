@@ -168,6 +168,10 @@ func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err == nil {
 		obs, err = r.sync(ctx, conn, obj, obs)
 	}
+	if giteaclient.IsLocked(err) {
+		err = reasonf(giteav1alpha1.ReasonLocked, "Gitea refuses to change the %s while its repository is archived "+
+			"(unarchive it to apply the spec; until then it is tried at each sync): %v", strings.ToLower(r.kind), err)
+	}
 	if err != nil {
 		return r.done(ctx, obj, orig, provider, err)
 	}
@@ -268,6 +272,12 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 		if err == nil {
 			// An object already gone, or gone with the repository or organization holding it, is deleted.
 			err = ignoreAbsent(r.adapter.Delete(ctx, conn, obj))
+		}
+		if giteaclient.IsLocked(err) {
+			// deletionPolicy says to delete it: the resource stays until Gitea lets it, or the policy changes.
+			err = reasonf(giteav1alpha1.ReasonDeleteRefused, "Gitea refuses to delete the %s %s while its repository is "+
+				"archived: unarchive the repository, or set deletionPolicy: Orphan to let the resource go and leave "+
+				"the %[1]s in Gitea: %[3]v", strings.ToLower(r.kind), r.adapter.Key(conn, obj), err)
 		}
 		if err != nil {
 			return r.done(ctx, obj, orig, provider, err)
@@ -486,6 +496,8 @@ func reasonOf(err error) (reason string, retry bool) {
 		return giteav1alpha1.ReasonForbidden, false
 	case giteaclient.KindConflict:
 		return giteav1alpha1.ReasonConflict, false
+	case giteaclient.KindLocked:
+		return giteav1alpha1.ReasonLocked, false
 	case giteaclient.KindValidation:
 		return giteav1alpha1.ReasonInvalidSpec, false
 	case giteaclient.KindNotFound:

@@ -59,3 +59,33 @@ func TestReasonOf(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeUnknown holds which failed creates keep the create-pending marker: those that may have
+// happened all the same.
+func TestOutcomeUnknown(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no answer", &giteaclient.Error{Kind: giteaclient.KindUnreachable}, true},
+		{"an answer that could not be read, or a cancelled call", &giteaclient.Error{Kind: giteaclient.KindOther}, true},
+		{"500", &giteaclient.Error{Kind: giteaclient.KindUnavailable, StatusCode: 500}, true},
+		{"502, wrapped", fmt.Errorf("creating: %w", &giteaclient.Error{Kind: giteaclient.KindUnavailable, StatusCode: 502}), true},
+		{"403", &giteaclient.Error{Kind: giteaclient.KindForbidden, StatusCode: 403}, false},
+		{"404", &giteaclient.Error{Kind: giteaclient.KindNotFound, StatusCode: 404}, false},
+		{"422", &giteaclient.Error{Kind: giteaclient.KindValidation, StatusCode: 422}, false},
+		{"423", &giteaclient.Error{Kind: giteaclient.KindLocked, StatusCode: 423}, false},
+		{"429", &giteaclient.Error{Kind: giteaclient.KindRateLimited, StatusCode: 429}, false},
+		{"the client's own rate limit", &giteaclient.Error{Kind: giteaclient.KindRateLimited}, false},
+		{"a refused address", &giteaclient.Error{Kind: giteaclient.KindNotAllowed}, false},
+		{"a failed handshake", &giteaclient.Error{Kind: giteaclient.KindTLS}, false},
+		{"the adapter's own refusal", reasonf(giteav1alpha1.ReasonInvalidSpec, "no email"), false},
+		{"a Kubernetes API error before the call", errors.New("secrets \"x\" is forbidden"), false},
+	}
+	for _, tt := range tests {
+		if got := outcomeUnknown(tt.err); got != tt.want {
+			t.Errorf("%s: outcomeUnknown = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

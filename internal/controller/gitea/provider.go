@@ -172,7 +172,8 @@ func (r *ProviderReconciler) check(ctx context.Context, p *giteav1alpha1.GiteaPr
 // clientConfig resolves the provider's spec and Secrets into a client Config, with the token of the
 // credentials Secret if it holds one (else the Config has no token yet, and creds the username and password
 // to get one with).
-func (r *ProviderReconciler) clientConfig(ctx context.Context, p *giteav1alpha1.GiteaProvider) (giteaclient.Config, credentials, error) {
+func (r *ProviderReconciler) clientConfig(ctx context.Context, p *giteav1alpha1.GiteaProvider) (
+	giteaclient.Config, credentials, error) {
 	creds, err := r.readCredentials(ctx, p)
 	if err != nil {
 		return giteaclient.Config{}, creds, err

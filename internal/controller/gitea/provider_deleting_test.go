@@ -32,20 +32,25 @@ import (
 // so the new manager starts without the provider's client. What a restart does to the cache is clearing
 // it; what it does to the provider is reconciling it once (recheck stands for the manager's first list).
 var _ = Describe("a provider being deleted when the manager restarts", func() {
-	restart := func(p *giteav1alpha1.GiteaProvider) {
-		clients.Delete(client.ObjectKeyFromObject(p))
-		recheck(p)
-	}
-
-	It("rebuilds its client from its Secret, so its resources still delete their Gitea objects and it goes", func() {
+	// restartedWhileDeleting makes an Organization, deletes its provider (and, with secrets, the provider's
+	// Secret as a namespace deletion does), then restarts the manager as far as the provider is concerned.
+	restartedWhileDeleting := func(name, username string, secrets bool) (*giteav1alpha1.Organization, *giteav1alpha1.GiteaProvider) {
 		ns := readyProvider()
-		o := newOrg(ns, "restarted", "acme-restarted", nil)
+		o := newOrg(ns, name, username, nil)
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		p := &giteav1alpha1.GiteaProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gitea"}}
 		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
+		if secrets {
+			Expect(k8sClient.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns))).To(Succeed())
+		}
 		Eventually(ready(p), eventually, poll).Should(Equal("False/Deleting"))
+		clients.Delete(client.ObjectKeyFromObject(p))
+		recheck(p)
+		return o, p
+	}
 
-		restart(p)
+	It("rebuilds its client from its Secret, so its resources still delete their Gitea objects and it goes", func() {
+		o, p := restartedWhileDeleting("restarted", "acme-restarted", false)
 		Expect(k8sClient.Delete(ctx, o)).To(Succeed())
 		Eventually(gone(o), eventually, poll).Should(BeTrue())
 		_, ok := orgInGitea("acme-restarted")
@@ -54,15 +59,7 @@ var _ = Describe("a provider being deleted when the manager restarts", func() {
 	})
 
 	It("says so on the resource when its Secret is gone too, and lets it go once it is orphaned", func() {
-		ns := readyProvider()
-		o := newOrg(ns, "stranded", "acme-stranded", nil)
-		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		p := &giteav1alpha1.GiteaProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gitea"}}
-		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
-		Expect(k8sClient.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns))).To(Succeed())
-		Eventually(ready(p), eventually, poll).Should(Equal("False/Deleting"))
-
-		restart(p)
+		o, p := restartedWhileDeleting("stranded", "acme-stranded", true)
 		Eventually(func() string { return readyMessage(p) }, eventually, poll).Should(ContainSubstring("Secret gitea"))
 		Expect(k8sClient.Delete(ctx, o)).To(Succeed())
 		Eventually(func() string { return readyReason(o) }, eventually, poll).Should(And(

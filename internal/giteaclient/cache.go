@@ -34,6 +34,8 @@ import (
 //   - When it cannot resolve a Config at all (its Secret is gone, as when its namespace is being deleted), it
 //     leaves the cache alone: the last Client stays, so the resources using the provider can still delete
 //     their Gitea objects with it and the namespace does not get stuck.
+//   - While the provider is being deleted and the cache has no Client for it (the manager started after the
+//     deletion began), it Puts one if it can still resolve a Config.
 //   - It Deletes the entry when it removes its finalizer, that is when no resource uses the provider any more.
 //   - A managed resource's controller Gets its provider's Client once the provider is Ready, or whatever the
 //     provider's state while the resource is being deleted.

@@ -41,6 +41,7 @@ type Kind string
 const (
 	KindNotFound     Kind = "NotFound"     // 404
 	KindConflict     Kind = "Conflict"     // 409
+	KindLocked       Kind = "Locked"       // 423: Gitea refuses writes to the objects of an archived repository
 	KindUnauthorized Kind = "Unauthorized" // 401
 	KindForbidden    Kind = "Forbidden"    // 403
 	KindValidation   Kind = "Validation"   // 400 and 422: Gitea's message says why
@@ -101,6 +102,10 @@ func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 // IsConflict reports a 409.
 func IsConflict(err error) bool { return KindOf(err) == KindConflict }
 
+// IsLocked reports a 423: the object cannot be changed in its present state (its repository is archived;
+// Gitea's message says so). Sending the call again changes nothing until someone unarchives it.
+func IsLocked(err error) bool { return KindOf(err) == KindLocked }
+
 // IsUnauthorized reports a 401: the credentials are wrong or expired.
 func IsUnauthorized(err error) bool { return KindOf(err) == KindUnauthorized }
 
@@ -143,6 +148,8 @@ func kindForStatus(code int) Kind {
 		return KindNotFound
 	case code == http.StatusConflict:
 		return KindConflict
+	case code == http.StatusLocked:
+		return KindLocked
 	case code == http.StatusTooManyRequests:
 		return KindRateLimited
 	case code >= 500:

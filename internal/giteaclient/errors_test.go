@@ -35,11 +35,11 @@ func TestKindForStatus(t *testing.T) {
 	type preds struct {
 		Kind                                                                 Kind
 		NotFound, Conflict, Unauthorized, Forbidden, Validation, RateLimited bool
-		Unavailable, Unreachable, TLS, NotAllowed                            bool
+		Locked, Unavailable, Unreachable, TLS, NotAllowed                    bool
 	}
 	eval := func(err error) preds {
 		return preds{KindOf(err), IsNotFound(err), IsConflict(err), IsUnauthorized(err), IsForbidden(err),
-			IsValidation(err), IsRateLimited(err), IsUnavailable(err), IsUnreachable(err), IsTLS(err), IsNotAllowed(err)}
+			IsValidation(err), IsRateLimited(err), IsLocked(err), IsUnavailable(err), IsUnreachable(err), IsTLS(err), IsNotAllowed(err)}
 	}
 	tests := []struct {
 		status int
@@ -53,6 +53,7 @@ func TestKindForStatus(t *testing.T) {
 		{409, preds{Kind: KindConflict, Conflict: true}},
 		{410, preds{Kind: KindOther}},
 		{422, preds{Kind: KindValidation, Validation: true}},
+		{423, preds{Kind: KindLocked, Locked: true}},
 		{429, preds{Kind: KindRateLimited, RateLimited: true}},
 		{500, preds{Kind: KindUnavailable, Unavailable: true}},
 		{502, preds{Kind: KindUnavailable, Unavailable: true}},

@@ -148,6 +148,9 @@ const (
 	ReasonConflict = "Conflict"
 	// ReasonRateLimited: Gitea asked to slow down.
 	ReasonRateLimited = "RateLimited"
+	// ReasonLocked (Synced): Gitea refuses to change the object in its present state (the repository that
+	// holds it is archived); the spec is applied again at the next sync.
+	ReasonLocked = "Locked"
 	// ReasonDeleteRefused: Gitea refused the delete (an organization that still owns repositories); it is
 	// retried.
 	ReasonDeleteRefused = "DeleteRefused"
@@ -157,7 +160,8 @@ const (
 const ResourceFinalizer = "gitea.kemper.buzz/managed"
 
 // CreatePendingAnnotation is set on a resource just before its object is created, and removed once the
-// status says Created: an object found while it is there was created by us, with the status write lost.
+// status records the origin, or at once when the create was refused: an object found while it is there was
+// created by us, with Gitea's answer or the status write lost.
 const CreatePendingAnnotation = "gitea.kemper.buzz/create-pending"
 
 // SyncRequestAnnotation, set or changed on a resource (to any value, such as the time), makes the operator

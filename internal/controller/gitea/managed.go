@@ -168,6 +168,10 @@ func (r *ManagedReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err == nil {
 		obs, err = r.sync(ctx, conn, obj, obs)
 	}
+	if giteaclient.IsLocked(err) {
+		err = reasonf(giteav1alpha1.ReasonLocked, "Gitea refuses to change the %s while its repository is archived "+
+			"(unarchive it to apply the spec; until then it is tried at each sync): %v", strings.ToLower(r.kind), err)
+	}
 	if err != nil {
 		return r.done(ctx, obj, orig, provider, err)
 	}
@@ -201,13 +205,20 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 		return obs, reasonf(giteav1alpha1.ReasonNotFound, "the %s %s does not exist in Gitea; managementPolicy "+
 			"ObserveOnly does not create it", strings.ToLower(r.kind), r.adapter.Key(conn, obj))
 	case !obs.Exists:
+		// The marker says "a create of ours may have happened" while the create's outcome is unknown; Observe
+		// has just found nothing, so any marker of an earlier pass is moot.
 		if err := r.markCreatePending(ctx, obj); err != nil {
 			return obs, err
 		}
 		createErr := r.adapter.Create(ctx, conn, obj)
-		if createErr != nil && !giteaclient.IsValidation(createErr) && !giteaclient.IsConflict(createErr) &&
-			!errors.Is(createErr, errAlreadyExists) {
-			return obs, createErr
+		exists := createErr != nil && (giteaclient.IsValidation(createErr) || giteaclient.IsConflict(createErr) ||
+			errors.Is(createErr, errAlreadyExists))
+		if createErr != nil && !exists {
+			if outcomeUnknown(createErr) {
+				return obs, createErr
+			}
+			// Refused: nothing was created, and an object someone makes later under that name is not ours.
+			return obs, errors.Join(createErr, r.clearCreatePending(ctx, obj))
 		}
 		// A create answered 409 or 422 may mean "already exists" (or "invalid"): look before deciding.
 		after, err := r.adapter.Observe(ctx, conn, obj)
@@ -216,25 +227,34 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 		}
 		if !after.Exists {
 			if createErr == nil {
-				createErr = fmt.Errorf("gitea accepted the create, but the %s cannot be found", strings.ToLower(r.kind))
+				// Accepted, yet not there: the marker stays, in case it shows up.
+				return obs, reasonf(giteav1alpha1.ReasonInvalidSpec, "gitea accepted the create, but the %s cannot be found",
+					strings.ToLower(r.kind))
 			}
-			return obs, reasonf(giteav1alpha1.ReasonInvalidSpec, "%v", createErr)
+			return obs, errors.Join(reasonf(giteav1alpha1.ReasonInvalidSpec, "%v", createErr), r.clearCreatePending(ctx, obj))
 		}
-		status.Origin = giteav1alpha1.OriginCreated
 		// Recorded at once: the lookups of the rest of this pass (Update, Observe) then go by id, not by a
 		// scan of every sibling.
 		status.ID = after.ID
+		obs = after
+		if exists {
+			// Made by someone else between the lookup and the create (another resource claiming it, a
+			// person): adopted, as if the lookup had found it.
+			r.adopt(conn, obj)
+			if err := r.clearCreatePending(ctx, obj); err != nil {
+				return obs, err
+			}
+			break
+		}
+		status.Origin = giteav1alpha1.OriginCreated
 		r.event(obj, "Normal", giteav1alpha1.ReasonCreating, "Create", "created the %s %s in Gitea",
 			strings.ToLower(r.kind), r.adapter.Key(conn, obj))
-		obs = after
 	case status.Origin == "":
 		// Found without a record of creating it: ours only if the create-pending marker says so.
-		status.Origin = giteav1alpha1.OriginAdopted
 		if _, pending := obj.GetAnnotations()[giteav1alpha1.CreatePendingAnnotation]; pending {
 			status.Origin = giteav1alpha1.OriginCreated
-		}
-		if status.Origin == giteav1alpha1.OriginAdopted {
-			r.event(obj, "Normal", "Adopted", "Adopt", "adopted the existing %s %s", strings.ToLower(r.kind), r.adapter.Key(conn, obj))
+		} else {
+			r.adopt(conn, obj)
 		}
 	}
 	if len(obs.Drift) == 0 || observeOnly {
@@ -258,17 +278,56 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 	return after, nil
 }
 
+// adopt records that the object was found, not created.
+func (r *ManagedReconciler[T]) adopt(conn *Conn, obj T) {
+	obj.ManagedStatus().Origin = giteav1alpha1.OriginAdopted
+	r.event(obj, "Normal", "Adopted", "Adopt", "adopted the existing %s %s", strings.ToLower(r.kind), r.adapter.Key(conn, obj))
+}
+
+// outcomeUnknown says whether a create that failed may have happened all the same: no answer (a timeout,
+// a connection lost after sending), a 5xx, or an answer that could not be read. Any other error is a refusal
+// (a 4xx, or the adapter's own before it called Gitea): nothing was created.
+func outcomeUnknown(err error) bool {
+	e, ok := errors.AsType[*giteaclient.Error](err)
+	if !ok {
+		return false
+	}
+	switch {
+	case e.StatusCode >= 500:
+		return true
+	case e.StatusCode != 0:
+		return false
+	}
+	// Without an answer: what never left (a refused address, a failed handshake, the client's own rate limit)
+	// is a refusal; the rest may have reached Gitea.
+	return e.Kind == giteaclient.KindUnreachable || e.Kind == giteaclient.KindOther
+}
+
 // finalize deletes or orphans the Gitea object of a deleted resource, then lets the resource go.
 func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(obj, giteav1alpha1.ResourceFinalizer) {
 		return ctrl.Result{}, nil
 	}
-	if r.deletes(obj) {
+	deletes := r.deletes(obj)
+	if c := meta.FindStatusCondition(obj.ManagedStatus().Conditions, giteav1alpha1.ConditionReady); deletes && c != nil &&
+		c.Reason == giteav1alpha1.ReasonConflict {
+		// The object under the spec's name is another resource's, or someone's in Gitea: never deleted for this one.
+		deletes = false
+		r.event(obj, "Warning", giteav1alpha1.ReasonConflict, "Delete", "left the Gitea object in place, as the "+
+			"resource's last sync found a conflict: %s", c.Message)
+	}
+	if deletes {
 		r.setReady(obj, metav1.ConditionFalse, giteav1alpha1.ReasonDeleting, "deleting the %s in Gitea", strings.ToLower(r.kind))
 		provider, conn, err := r.connect(ctx, obj, true)
 		if err == nil {
 			// An object already gone, or gone with the repository or organization holding it, is deleted.
 			err = ignoreAbsent(r.adapter.Delete(ctx, conn, obj))
+		}
+		if giteaclient.IsLocked(err) {
+			// deletionPolicy says to delete it: the resource stays until Gitea lets it, or the policy changes.
+			err = reasonf(giteav1alpha1.ReasonDeleteRefused, "Gitea refuses to delete the %s %s while its repository is "+
+				"archived: unarchive the repository, or set deletionPolicy: Orphan to let the resource go and leave "+
+				"the %[1]s in Gitea: %[3]v", strings.ToLower(r.kind), r.adapter.Key(conn, obj), err)
 		}
 		if err != nil {
 			return r.done(ctx, obj, orig, provider, err)
@@ -280,10 +339,12 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 }
 
 // deletes says whether deleting the resource deletes its Gitea object: deletionPolicy, or when unset
-// whether the resource created it. An object never created or adopted is not deleted.
+// whether the resource created it. An object never created or adopted is not deleted. Without a recorded
+// origin, the create-pending marker (a create whose outcome is unknown) counts as created.
 func (r *ManagedReconciler[T]) deletes(obj T) bool {
 	status := obj.ManagedStatus()
 	_, pending := obj.GetAnnotations()[giteav1alpha1.CreatePendingAnnotation]
+	created := status.Origin == giteav1alpha1.OriginCreated || (status.Origin == "" && pending)
 	switch {
 	case obj.ManagedSpec().ManagementPolicy == giteav1alpha1.ManagementObserveOnly:
 		return false
@@ -292,7 +353,7 @@ func (r *ManagedReconciler[T]) deletes(obj T) bool {
 	case obj.ManagedSpec().DeletionPolicy == giteav1alpha1.DeletionDelete:
 		return status.Origin != "" || pending
 	default:
-		return status.Origin == giteav1alpha1.OriginCreated || pending
+		return created
 	}
 }
 
@@ -317,6 +378,13 @@ func (r *ManagedReconciler[T]) connect(ctx context.Context, obj T, deleting bool
 		// provider will say when it has, so retry with backoff rather than wait for the next sync.
 		return provider, nil, &reasonError{reason: giteav1alpha1.ReasonProviderNotReady, retry: true,
 			msg: fmt.Sprintf("GiteaProvider %s is Ready; its client is being built", key.Name)}
+	case !cached && deleting && provider != nil && !provider.DeletionTimestamp.IsZero():
+		// A provider being deleted when the manager started (a restart, a new leader): its controller builds its
+		// client from its Secrets, if they are still there, and nothing on the provider will say when.
+		return provider, nil, &reasonError{reason: giteav1alpha1.ReasonProviderNotReady, retry: true,
+			msg: fmt.Sprintf("GiteaProvider %s is being deleted and its client is not built yet (it is, from the "+
+				"provider's Secrets, unless they are gone: then set deletionPolicy: Orphan to let the resource go "+
+				"without deleting the Gitea object)", key.Name)}
 	case !cached || (!ready && !deleting):
 		what := "is not Ready"
 		if provider == nil {
@@ -503,6 +571,8 @@ func reasonOf(err error) (reason string, retry bool) {
 		return giteav1alpha1.ReasonForbidden, false
 	case giteaclient.KindConflict:
 		return giteav1alpha1.ReasonConflict, false
+	case giteaclient.KindLocked:
+		return giteav1alpha1.ReasonLocked, false
 	case giteaclient.KindValidation:
 		return giteav1alpha1.ReasonInvalidSpec, false
 	case giteaclient.KindNotFound:

@@ -113,28 +113,9 @@ type checkResult struct {
 // is and which version it runs.
 func (r *ProviderReconciler) check(ctx context.Context, p *giteav1alpha1.GiteaProvider) checkResult {
 	res := checkResult{tokenSecretName: p.Status.TokenSecretName}
-	creds, err := r.readCredentials(ctx, p)
+	cfg, creds, err := r.clientConfig(ctx, p)
 	if err != nil {
 		return res.failed(err)
-	}
-	ca, err := r.readCABundle(ctx, p)
-	if err != nil {
-		return res.failed(err)
-	}
-	cfg := giteaclient.Config{
-		URL:          p.Spec.URL,
-		Token:        creds.token,
-		CABundle:     ca,
-		Timeout:      p.Spec.Timeout.Duration,
-		QPS:          float64(p.Spec.QPS),
-		Burst:        int(p.Spec.Burst),
-		Provider:     client.ObjectKeyFromObject(p).String(),
-		AllowedHosts: r.opts.AllowedHosts,
-		Metrics:      r.opts.Metrics,
-		Clock:        r.opts.Clock,
-	}
-	if p.Spec.TLS != nil {
-		cfg.InsecureSkipVerify = p.Spec.TLS.InsecureSkipVerify
 	}
 
 	res.checked = true
@@ -188,6 +169,37 @@ func (r *ProviderReconciler) check(ctx context.Context, p *giteav1alpha1.GiteaPr
 	return res
 }
 
+// clientConfig resolves the provider's spec and Secrets into a client Config, with the token of the
+// credentials Secret if it holds one (else the Config has no token yet, and creds the username and password
+// to get one with).
+func (r *ProviderReconciler) clientConfig(ctx context.Context, p *giteav1alpha1.GiteaProvider) (
+	giteaclient.Config, credentials, error) {
+	creds, err := r.readCredentials(ctx, p)
+	if err != nil {
+		return giteaclient.Config{}, creds, err
+	}
+	ca, err := r.readCABundle(ctx, p)
+	if err != nil {
+		return giteaclient.Config{}, creds, err
+	}
+	cfg := giteaclient.Config{
+		URL:          p.Spec.URL,
+		Token:        creds.token,
+		CABundle:     ca,
+		Timeout:      p.Spec.Timeout.Duration,
+		QPS:          float64(p.Spec.QPS),
+		Burst:        int(p.Spec.Burst),
+		Provider:     client.ObjectKeyFromObject(p).String(),
+		AllowedHosts: r.opts.AllowedHosts,
+		Metrics:      r.opts.Metrics,
+		Clock:        r.opts.Clock,
+	}
+	if p.Spec.TLS != nil {
+		cfg.InsecureSkipVerify = p.Spec.TLS.InsecureSkipVerify
+	}
+	return cfg, creds, nil
+}
+
 // ask is the connection check: the server's version and who the credentials are (Gitea refuses a bad
 // token even on the version call).
 func ask(ctx context.Context, cl *giteaclient.Client) (giteaclient.ServerInfo, *sdk.User, error) {
@@ -232,12 +244,17 @@ func (res checkResult) failed(err error) checkResult {
 
 // deleting lets a provider go once no resource uses it. Until then its client stays in the cache (even if
 // its Secret is already gone, as when its namespace is being deleted) so those resources can still delete
-// their Gitea objects.
+// their Gitea objects. A manager that starts while the provider is being deleted (a restart, a new leader)
+// has no client for it yet: it builds one from the provider's Secrets if they are still there.
 func (r *ProviderReconciler) deleting(ctx context.Context, p *giteav1alpha1.GiteaProvider, users []string) (ctrl.Result, error) {
 	if len(users) > 0 {
 		orig := p.DeepCopy()
-		r.setCondition(p, giteav1alpha1.ConditionReady, metav1.ConditionFalse, giteav1alpha1.ReasonDeleting,
-			"waiting for %d resources that use the provider to be deleted: %s", len(users), names(users))
+		msg := fmt.Sprintf("waiting for %d resources that use the provider to be deleted: %s", len(users), names(users))
+		if err := r.keepClient(ctx, p); err != nil {
+			msg += fmt.Sprintf("; they cannot delete their Gitea objects, as the provider's client cannot be built (%v): "+
+				"set deletionPolicy: Orphan on them to let them go", err)
+		}
+		r.setCondition(p, giteav1alpha1.ConditionReady, metav1.ConditionFalse, giteav1alpha1.ReasonDeleting, "%s", msg)
 		r.setUsers(p, users)
 		// The resources' own deletions requeue the provider (they watch it); this is the safety net.
 		return ctrl.Result{RequeueAfter: time.Minute}, r.patchStatus(ctx, orig, p)
@@ -249,6 +266,27 @@ func (r *ProviderReconciler) deleting(ctx context.Context, p *giteav1alpha1.Gite
 	}
 	r.clients.Delete(client.ObjectKeyFromObject(p))
 	return ctrl.Result{}, nil
+}
+
+// keepClient makes sure the cache holds a client for p, building it from p's spec and Secrets when it does
+// not. A token the provider created from a username and password is taken from its Secret; only if that is
+// gone too is another created.
+func (r *ProviderReconciler) keepClient(ctx context.Context, p *giteav1alpha1.GiteaProvider) error {
+	key := client.ObjectKeyFromObject(p)
+	if _, ok := r.clients.Get(key); ok {
+		return nil
+	}
+	cfg, creds, err := r.clientConfig(ctx, p)
+	if err != nil {
+		return err
+	}
+	if cfg.Token == "" {
+		if cfg.Token, _, err = r.ensureToken(ctx, p, cfg, creds, false); err != nil {
+			return err
+		}
+	}
+	_, err = r.clients.Put(key, cfg)
+	return err
 }
 
 // setStatus writes a check's result into p's status, with an event when Ready changes.

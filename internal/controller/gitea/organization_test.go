@@ -131,6 +131,61 @@ var _ = Describe("Organization", func() {
 		Expect(org).To(HaveKeyWithValue("username", "acme-new"))
 	})
 
+	It("takes a name Gitea only redirects as free, and never renames, edits or deletes the organization it redirects to", func() {
+		ns := readyProvider()
+		// Organizations nobody manages, renamed in Gitea: their old names now redirect to them.
+		for old, renamed := range map[string]string{"acme-was": "acme-is", "acme-other-was": "acme-other"} {
+			createOrgInGitea(old)
+			giteaCall(http.MethodPost, "/orgs/"+old+"/rename", map[string]any{"new_name": renamed})
+		}
+		theirs, _ := orgInGitea("acme-is")
+		other, _ := orgInGitea("acme-other")
+		expectUntouched := func() {
+			GinkgoHelper()
+			for _, want := range []map[string]any{theirs, other} {
+				got, ok := orgInGitea(want["username"].(string))
+				Expect(ok).To(BeTrue(), "%s is gone", want["username"])
+				Expect(got).To(HaveKeyWithValue("id", want["id"]))
+				Expect(got).To(HaveKeyWithValue("description", "made by hand"))
+			}
+		}
+
+		// A new resource at an old name creates its own organization there (Gitea drops the redirect).
+		o := newOrg(ns, "newcomer", "acme-was", func(o *giteav1alpha1.Organization) { o.Spec.Description = ptr.To("the newcomer") })
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(fresh(o).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		mine, ok := orgInGitea("acme-was")
+		Expect(ok).To(BeTrue())
+		Expect(mine).To(HaveKeyWithValue("username", "acme-was"))
+		Expect(mine).To(HaveKeyWithValue("description", "the newcomer"))
+		Expect(mine["id"]).NotTo(Equal(theirs["id"]))
+		Expect(fresh(o).Status.ID).To(BeNumerically("==", mine["id"]))
+		expectUntouched()
+
+		// A rename onto a name that only redirects moves this organization there, keeping its id.
+		update(o, func(o *giteav1alpha1.Organization) { o.Spec.Username = "acme-other-was" })
+		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		moved, ok := orgInGitea("acme-other-was")
+		Expect(ok).To(BeTrue())
+		Expect(moved).To(HaveKeyWithValue("username", "acme-other-was"))
+		Expect(moved).To(HaveKeyWithValue("id", mine["id"]))
+		Expect(fresh(o).Status.ID).To(BeNumerically("==", mine["id"]))
+		expectUntouched()
+
+		// A rename onto a name another organization holds is a Conflict, and this organization keeps its own.
+		update(o, func(o *giteav1alpha1.Organization) { o.Spec.Username = "acme-is" })
+		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(o, giteav1alpha1.ConditionSynced)).To(ContainSubstring("cannot rename organization acme-other-was to acme-is"))
+		Expect(fresh(o).Status.ID).To(BeNumerically("==", mine["id"]))
+		expectUntouched()
+
+		// Deleting the resource deletes its own organization only.
+		deleteCR(o)
+		_, ok = orgInGitea("acme-other-was")
+		Expect(ok).To(BeFalse())
+		expectUntouched()
+	})
+
 	It("reports a delete Gitea refuses with the repositories that block it, and finishes once they are gone", func() {
 		ns := readyProvider()
 		o := newOrg(ns, "acme", "acme-owner", nil)

@@ -199,6 +199,50 @@ var _ = Describe("User", func() {
 		Expect(user).To(HaveKeyWithValue("id", BeNumerically("==", id)))
 	})
 
+	It("takes a name Gitea only redirects as free: never renames the user it redirects to, sets its password or deletes it", func() {
+		ns := readyProvider()
+		// John's account was jdoe, renamed john-doe in Gitea: jdoe now redirects to it.
+		johns := userPassword("john-doe")
+		Expect(gitea.CreateUser(ctx, "jdoe", johns, false)).To(Succeed())
+		giteaCall(http.MethodPost, "/admin/users/jdoe/rename", map[string]any{"new_username": "john-doe"})
+		john, _ := userInGitea("john-doe")
+		expectJohnUntouched := func() {
+			GinkgoHelper()
+			got, ok := userInGitea("john-doe")
+			Expect(ok).To(BeTrue(), "john-doe is gone")
+			Expect(got).To(HaveKeyWithValue("id", john["id"]))
+			Expect(signsIn("john-doe", johns)).To(BeTrue(), "john-doe's password was changed")
+		}
+
+		// A new person's User at the old name gets an account of its own.
+		newcomers := userPassword("jdoe-newcomer")
+		createSecret(ns, "jdoe-password", map[string]string{"password": newcomers})
+		u := newUser(ns, "jdoe", "jdoe", func(u *giteav1alpha1.User) { u.Spec.Email = ptr.To("jdoe-newcomer@example.com") })
+		Eventually(conditionOf(u, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(fresh(u).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		mine, ok := userInGitea("jdoe")
+		Expect(ok).To(BeTrue())
+		Expect(mine).To(HaveKeyWithValue("login", "jdoe"))
+		Expect(mine["id"]).NotTo(Equal(john["id"]))
+		Expect(fresh(u).Status.ID).To(BeNumerically("==", mine["id"]))
+		Expect(signsIn("jdoe", newcomers)).To(BeTrue())
+		Expect(signsIn("john-doe", newcomers)).To(BeFalse())
+		expectJohnUntouched()
+
+		// A rename onto John's name is a Conflict; the newcomer's account stays its own.
+		update(u, func(u *giteav1alpha1.User) { u.Spec.Username = "john-doe" })
+		Eventually(conditionOf(u, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(u, giteav1alpha1.ConditionSynced)).To(ContainSubstring("cannot rename user jdoe to john-doe"))
+		Expect(fresh(u).Status.ID).To(BeNumerically("==", mine["id"]))
+		expectJohnUntouched()
+
+		// Deleting the resource deletes the newcomer's account only.
+		deleteCR(u)
+		_, ok = userInGitea("jdoe")
+		Expect(ok).To(BeFalse())
+		expectJohnUntouched()
+	})
+
 	It("gives Conflict to a user named like an organization", func() {
 		ns := readyProvider()
 		createSecret(ns, "org-password", map[string]string{"password": userPassword("org")})

@@ -17,8 +17,10 @@ limitations under the License.
 package gitea
 
 import (
+	"errors"
 	"strings"
 
+	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	"kemper.buzz/nuop/internal/giteaclient"
 )
 
@@ -37,9 +39,10 @@ func redirected(asked, got string, gotID, id int64) bool {
 // findAccount finds the organization or user a resource manages: the one at the spec's name (want), or,
 // while a rename is not done, the one at the name the status recorded (previous), reported as renamed. get
 // reads the account at a name (Gitea's 404 as NotFound); ident says its name and id. An account reached
-// through a redirect is ours only with the id the status recorded (id), and once the status has an id, an
-// account with another id at want is taken only when ours is not at previous: renaming ours onto that name
-// is then Gitea's to refuse (a Conflict), never a takeover of the account that holds it.
+// through a redirect is ours only with the id the status recorded (id). Once the status has an id, an
+// account with another id at want is not ours either: with ours still at previous, renaming ours onto that
+// name is Gitea's to refuse (a Conflict); with ours nowhere to be found by name (deleted, or renamed and its
+// old name taken since), the account at want is a Conflict (notOursError), never taken over.
 func findAccount[T comparable](want, previous string, id int64, get func(name string) (T, error),
 	ident func(T) (string, int64)) (acct T, renamed bool, err error) {
 	var none T
@@ -60,18 +63,37 @@ func findAccount[T comparable](want, previous string, id int64, get func(name st
 		_, gotID := ident(a)
 		return id == 0 || gotID == id
 	}
-	if acct, err = at(want); err != nil {
-		return none, false, err
+	if acct, err = at(want); err != nil || (acct != none && ours(acct)) {
+		return acct, false, err
 	}
-	if previous == "" || strings.EqualFold(previous, want) || (acct != none && ours(acct)) {
-		return acct, false, nil
+	if previous != "" && !strings.EqualFold(previous, want) {
+		old, err := at(previous)
+		if err != nil {
+			return none, false, err
+		}
+		if old != none && ours(old) {
+			return old, true, nil
+		}
 	}
-	old, err := at(previous)
-	if err != nil {
-		return none, false, err
+	if acct == none {
+		return none, false, nil
 	}
-	if old != none && ours(old) {
-		return old, true, nil
+	name, gotID := ident(acct)
+	return none, false, &notOursError{reasonf(giteav1alpha1.ReasonConflict, "the account %s in Gitea (id %d) is not "+
+		"the one this resource manages (id %d), which Gitea no longer finds by name: to manage %s, delete the "+
+		"resource and create it again (it is then adopted)", name, gotID, id, name).(*reasonError)}
+}
+
+// notOursError is findAccount's Conflict: the account at the spec's name is another's, and the resource's own
+// is not found. A delete then has nothing of the resource's to delete.
+type notOursError struct{ *reasonError }
+
+func (e *notOursError) Unwrap() error { return e.reasonError }
+
+// ignoreNotOurs is err, but nil for a notOursError.
+func ignoreNotOurs(err error) error {
+	if _, ok := errors.AsType[*notOursError](err); ok {
+		return nil
 	}
-	return acct, false, nil
+	return err
 }

@@ -132,7 +132,7 @@ func (organizations) Update(ctx context.Context, c *Conn, o *giteav1alpha1.Organ
 func (organizations) Delete(ctx context.Context, c *Conn, o *giteav1alpha1.Organization) error {
 	org, _, err := findOrg(c, string(o.Spec.Username), o.Status.AtProvider.Username, o.Status.ID)
 	if err != nil || org == nil {
-		return err
+		return ignoreNotOurs(err)
 	}
 	name := org.Name
 	resp, err := c.SDK.DeleteOrg(name)

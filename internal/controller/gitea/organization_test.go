@@ -17,6 +17,7 @@ limitations under the License.
 package gitea
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -152,14 +153,9 @@ var _ = Describe("Organization", func() {
 
 		// A new resource at an old name creates its own organization there (Gitea drops the redirect).
 		o := newOrg(ns, "newcomer", "acme-was", func(o *giteav1alpha1.Organization) { o.Spec.Description = ptr.To("the newcomer") })
-		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Expect(fresh(o).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
-		mine, ok := orgInGitea("acme-was")
-		Expect(ok).To(BeTrue())
+		mine := expectCreatedApart(o, "/orgs/acme-was", theirs)
 		Expect(mine).To(HaveKeyWithValue("username", "acme-was"))
 		Expect(mine).To(HaveKeyWithValue("description", "the newcomer"))
-		Expect(mine["id"]).NotTo(Equal(theirs["id"]))
-		Expect(fresh(o).Status.ID).To(BeNumerically("==", mine["id"]))
 		expectUntouched()
 
 		// A rename onto a name that only redirects moves this organization there, keeping its id.
@@ -172,18 +168,33 @@ var _ = Describe("Organization", func() {
 		Expect(fresh(o).Status.ID).To(BeNumerically("==", mine["id"]))
 		expectUntouched()
 
-		// A rename onto a name another organization holds is a Conflict, and this organization keeps its own.
-		update(o, func(o *giteav1alpha1.Organization) { o.Spec.Username = "acme-is" })
-		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
-		Expect(conditionMessage(o, giteav1alpha1.ConditionSynced)).To(ContainSubstring("cannot rename organization acme-other-was to acme-is"))
-		Expect(fresh(o).Status.ID).To(BeNumerically("==", mine["id"]))
-		expectUntouched()
+		// A rename onto a name another organization holds is a Conflict; deleting the resource then deletes its
+		// own organization only.
+		expectRenameRefused(o, func(o *giteav1alpha1.Organization) { o.Spec.Username = "acme-is" },
+			"cannot rename organization acme-other-was to acme-is", "/orgs/acme-other-was", expectUntouched)
+	})
 
-		// Deleting the resource deletes its own organization only.
+	It("gives Conflict to another organization at its name once its own is gone, and never edits or deletes it", func() {
+		ns := readyProvider()
+		o := newOrg(ns, "replaced", "acme-replaced", func(o *giteav1alpha1.Organization) { o.Spec.Description = ptr.To("managed") })
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		id := fresh(o).Status.ID
+		// Its organization is deleted in Gitea, and someone else makes one of the same name.
+		giteaCall(http.MethodDelete, "/orgs/acme-replaced", nil)
+		createOrgInGitea("acme-replaced")
+		theirs, _ := orgInGitea("acme-replaced")
+
+		update(o, func(o *giteav1alpha1.Organization) { o.Spec.Description = ptr.To("managed again") })
+		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(o, giteav1alpha1.ConditionSynced)).To(Equal(fmt.Sprintf("the account acme-replaced in "+
+			"Gitea (id %v) is not the one this resource manages (id %d), which Gitea no longer finds by name: to manage "+
+			"acme-replaced, delete the resource and create it again (it is then adopted)", theirs["id"], id)))
+		Expect(fresh(o).Status.ID).To(Equal(id))
 		deleteCR(o)
-		_, ok = orgInGitea("acme-other-was")
-		Expect(ok).To(BeFalse())
-		expectUntouched()
+		got, ok := orgInGitea("acme-replaced")
+		Expect(ok).To(BeTrue(), "another's organization was deleted with the resource")
+		Expect(got).To(HaveKeyWithValue("id", theirs["id"]))
+		Expect(got).To(HaveKeyWithValue("description", "made by hand"))
 	})
 
 	It("reports a delete Gitea refuses with the repositories that block it, and finishes once they are gone", func() {

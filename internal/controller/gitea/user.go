@@ -266,7 +266,7 @@ func renameUser(ctx context.Context, c *Conn, from, to string) error {
 func (giteaUsers) Delete(ctx context.Context, c *Conn, u *giteav1alpha1.User) error {
 	user, _, err := findUser(c, string(u.Spec.Username), u.Status.AtProvider.Username, u.Status.ID)
 	if err != nil || user == nil {
-		return err
+		return ignoreNotOurs(err)
 	}
 	name := user.UserName
 	query := url.Values{}

@@ -218,29 +218,14 @@ var _ = Describe("User", func() {
 		newcomers := userPassword("jdoe-newcomer")
 		createSecret(ns, "jdoe-password", map[string]string{"password": newcomers})
 		u := newUser(ns, "jdoe", "jdoe", func(u *giteav1alpha1.User) { u.Spec.Email = ptr.To("jdoe-newcomer@example.com") })
-		Eventually(conditionOf(u, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		Expect(fresh(u).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
-		mine, ok := userInGitea("jdoe")
-		Expect(ok).To(BeTrue())
-		Expect(mine).To(HaveKeyWithValue("login", "jdoe"))
-		Expect(mine["id"]).NotTo(Equal(john["id"]))
-		Expect(fresh(u).Status.ID).To(BeNumerically("==", mine["id"]))
+		Expect(expectCreatedApart(u, "/users/jdoe", john)).To(HaveKeyWithValue("login", "jdoe"))
 		Expect(signsIn("jdoe", newcomers)).To(BeTrue())
 		Expect(signsIn("john-doe", newcomers)).To(BeFalse())
 		expectJohnUntouched()
 
-		// A rename onto John's name is a Conflict; the newcomer's account stays its own.
-		update(u, func(u *giteav1alpha1.User) { u.Spec.Username = "john-doe" })
-		Eventually(conditionOf(u, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
-		Expect(conditionMessage(u, giteav1alpha1.ConditionSynced)).To(ContainSubstring("cannot rename user jdoe to john-doe"))
-		Expect(fresh(u).Status.ID).To(BeNumerically("==", mine["id"]))
-		expectJohnUntouched()
-
-		// Deleting the resource deletes the newcomer's account only.
-		deleteCR(u)
-		_, ok = userInGitea("jdoe")
-		Expect(ok).To(BeFalse())
-		expectJohnUntouched()
+		// A rename onto John's name is a Conflict; deleting the resource then deletes the newcomer's account only.
+		expectRenameRefused(u, func(u *giteav1alpha1.User) { u.Spec.Username = "john-doe" },
+			"cannot rename user jdoe to john-doe", "/users/jdoe", expectJohnUntouched)
 	})
 
 	It("gives Conflict to a user named like an organization", func() {

@@ -163,7 +163,9 @@ func (a branchProtections) Key(c *Conn, b *giteav1alpha1.BranchProtection) strin
 type rules struct{ current, previous *protection }
 
 // Observe reads the rule by the spec's name and, during a rename, by the previous one: until the previous
-// rule is deleted, the status shows it and the rename is drift.
+// rule is deleted, the status shows it and the rename is drift. A rule at the new name while the previous one
+// is still there is another's (Gitea has no id to tell): renaming onto it would take it over, so that is a
+// Conflict.
 func (a branchProtections) Observe(ctx context.Context, c *Conn, b *giteav1alpha1.BranchProtection) (Observation, error) {
 	repo := a.repository(c, b)
 	var state rules
@@ -186,6 +188,12 @@ func (a branchProtections) Observe(ctx context.Context, c *Conn, b *giteav1alpha
 	observed := fromProtection(seen)
 	b.Status.AtProvider = giteav1alpha1.BranchProtectionObservation{Repository: repo, RuleName: seen.RuleName,
 		BranchProtectionRules: observed}
+	if state.previous != nil && state.current != nil {
+		return Observation{}, reasonf(giteav1alpha1.ReasonConflict, "a rule %s already exists in %s besides this "+
+			"resource's rule %s; renaming onto it would take over a rule this resource did not create: delete or "+
+			"rename that rule in Gitea, or set ruleName back to %s", b.Spec.RuleName, repo, state.previous.RuleName,
+			state.previous.RuleName)
+	}
 	var d drift
 	d.check("ruleName", state.previous != nil)
 	d.fields = append(d.fields, ruleDrift(b.Spec.BranchProtectionRules, observed)...)
@@ -283,19 +291,17 @@ func named(err error) error {
 	return err
 }
 
+// Delete deletes the rule the status recorded (during a rename, the previous one, until it is deleted), or
+// the spec's when none was: never a rule at the new name that another made (see Observe).
 func (a branchProtections) Delete(ctx context.Context, c *Conn, b *giteav1alpha1.BranchProtection) error {
 	repo := a.repository(c, b)
 	if repo == "" {
 		return nil
 	}
-	names := []string{b.Spec.RuleName}
-	if prev := b.Status.AtProvider.RuleName; prev != "" && prev != b.Spec.RuleName {
-		names = append(names, prev)
+	name := b.Status.AtProvider.RuleName
+	if name == "" {
+		name = b.Spec.RuleName
 	}
-	for _, name := range names {
-		if _, err := c.Client.Do(ctx, http.MethodDelete, protectionPath(repo, name), nil, nil, nil); ignoreAbsent(err) != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := c.Client.Do(ctx, http.MethodDelete, protectionPath(repo, name), nil, nil, nil)
+	return ignoreAbsent(err)
 }

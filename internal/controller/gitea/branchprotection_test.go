@@ -155,6 +155,30 @@ var _ = Describe("BranchProtection", func() {
 		expectQuietSyncs(b, ns)
 	})
 
+	It("gives Conflict to a rename onto a rule it did not create, and never edits or deletes that rule", func() {
+		ns := readyProvider()
+		repo := ensureAdminRepo("bp-rename-taken")
+		b := newBranchProtection(ns, "main", repo, "main", func(b *giteav1alpha1.BranchProtection) {
+			b.Spec.RequiredApprovals = ptr.To[int64](1)
+		})
+		Eventually(conditionOf(b, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		createProtectionInGitea(repo, "release/*", map[string]any{"required_approvals": 3})
+
+		update(b, func(b *giteav1alpha1.BranchProtection) { b.Spec.RuleName = "release/*" })
+		Eventually(conditionOf(b, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(b, giteav1alpha1.ConditionSynced)).To(Equal("a rule release/* already exists in " + repo +
+			" besides this resource's rule main; renaming onto it would take over a rule this resource did not create: " +
+			"delete or rename that rule in Gitea, or set ruleName back to main"))
+		Expect(protectionNamesOf(repo)).To(ConsistOf("main", "release/*"))
+		p, _ := protectionInGitea(repo, "release/*")
+		Expect(p).To(HaveKeyWithValue("required_approvals", BeNumerically("==", 3)))
+		Expect(fresh(b).Status.AtProvider.RuleName).To(Equal("main"))
+
+		// Deleted, the resource deletes its own rule only.
+		deleteCR(b)
+		Expect(protectionNamesOf(repo)).To(Equal([]string{"release/*"}))
+	})
+
 	It("names teams of the repository's organization without regard to case, and lets deploy keys push under the switches Gitea has", func() {
 		ns := readyProvider()
 		createOrgInGitea("bp-org")

@@ -85,13 +85,3 @@ func sameNames(a, b []string) bool {
 	return !slices.ContainsFunc(a, func(n string) bool { return !containsFold(b, n) }) &&
 		!slices.ContainsFunc(b, func(n string) bool { return !containsFold(a, n) })
 }
-
-// firstSet is the first of values that is not empty, as the name Gitea last had before the spec's.
-func firstSet(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}

@@ -97,7 +97,10 @@ func (a deployKeys) Observe(ctx context.Context, c *Conn, k *giteav1alpha1.Deplo
 	return Observation{Exists: true, ID: found.ID, Drift: d.fields, State: found}, nil
 }
 
-// find is the repository's key with fingerprint fp, else the key with id (when not 0), else nil.
+// find is the repository's key with fingerprint fp, else the key with id (when not 0), else nil. A key of
+// fingerprint fp with another id is another's while the key with id is still there (the spec's key changed to
+// one the repository already has): taking it would leave this resource's key behind and later delete that
+// one, so it is a Conflict. Once the key with id is gone, the key of fingerprint fp is the spec's.
 func (deployKeys) find(ctx context.Context, c *Conn, repo, fp string, id int64) (*deployKey, error) {
 	var keys []*deployKey
 	_, err := c.Client.Do(ctx, http.MethodGet, repoPath(repo)+"/keys", url.Values{"fingerprint": {fp}}, nil, &keys)
@@ -107,20 +110,29 @@ func (deployKeys) find(ctx context.Context, c *Conn, repo, fp string, id int64) 
 	if err != nil {
 		return nil, err
 	}
+	var match *deployKey
 	for _, key := range keys {
 		if key.Fingerprint == fp {
-			return key, nil
+			match = key
+			break
 		}
 	}
-	if id == 0 {
-		return nil, nil
+	if id == 0 || (match != nil && match.ID == id) {
+		return match, nil
 	}
 	old := &deployKey{}
 	_, err = c.Client.Do(ctx, http.MethodGet, keyPath(repo, id), nil, nil, old)
-	if giteaclient.IsNotFound(err) {
-		return nil, nil
+	switch {
+	case giteaclient.IsNotFound(err):
+		return match, nil
+	case err != nil:
+		return nil, err
+	case match != nil:
+		return nil, reasonf(giteav1alpha1.ReasonConflict, "the key %s is already deploy key %d (%q) of %s, which this "+
+			"resource did not create (its key is %d, %q): remove that key in Gitea, or use another key",
+			fp, match.ID, match.Title, repo, id, old.Title)
 	}
-	return old, err
+	return old, nil
 }
 
 func keyPath(repo string, id int64) string {
@@ -155,16 +167,21 @@ func (a deployKeys) Update(ctx context.Context, c *Conn, k *giteav1alpha1.Deploy
 	return a.create(ctx, c, k, repo)
 }
 
+// Delete deletes the key the status recorded, else (no id recorded: a create whose status write was lost)
+// the spec's key found by its fingerprint.
 func (a deployKeys) Delete(ctx context.Context, c *Conn, k *giteav1alpha1.DeployKey) error {
 	repo := a.repository(c, k)
 	if repo == "" {
 		return nil
 	}
+	if k.Status.ID != 0 {
+		return deleteKey(ctx, c, repo, k.Status.ID)
+	}
 	fp, err := fingerprint(k.Spec.Key)
 	if err != nil {
 		return err
 	}
-	found, err := a.find(ctx, c, repo, fp, k.Status.ID)
+	found, err := a.find(ctx, c, repo, fp, 0)
 	if err != nil || found == nil {
 		return err
 	}

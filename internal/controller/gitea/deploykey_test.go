@@ -162,6 +162,31 @@ var _ = Describe("DeployKey", func() {
 		expectQuietSyncs(k, ns)
 	})
 
+	It("gives Conflict to a change to a key the repository already has, keeping its own key and never deleting the other", func() {
+		ns := readyProvider()
+		repo := ensureAdminRepo("key-taken")
+		key, fp := newPublicKey()
+		k := newDeployKey(ns, "ci", repo, key, nil)
+		Eventually(conditionOf(k, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		ours := fresh(k).Status.ID
+		theirKey, theirFP := newPublicKey()
+		createDeployKeyInGitea(repo, theirKey, "by-hand", true)
+		theirs := deployKeysWith(repo, theirFP)
+		Expect(theirs).To(HaveLen(1))
+
+		update(k, func(k *giteav1alpha1.DeployKey) { k.Spec.Key = theirKey })
+		Eventually(conditionOf(k, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(k, giteav1alpha1.ConditionSynced)).To(Equal(fmt.Sprintf("the key %s is already deploy "+
+			"key %d (\"by-hand\") of %s, which this resource did not create (its key is %d, \"ci\"): remove that key "+
+			"in Gitea, or use another key", theirFP, theirs[0].ID, repo, ours)))
+		Expect(deployKeysOf(repo)).To(ConsistOf(giteaDeployKey{ID: ours, Title: "ci", Fingerprint: fp, ReadOnly: true}, theirs[0]))
+		Expect(fresh(k).Status.ID).To(Equal(ours))
+
+		// Deleted, the resource deletes its own key only.
+		deleteCR(k)
+		Expect(deployKeysOf(repo)).To(ConsistOf(theirs[0]))
+	})
+
 	It("never hangs on a key whose whole repository is gone, and names a missing repository", func() {
 		ns := readyProvider()
 		doomedRepo := ensureAdminRepo("key-doomed")

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	sdk "code.gitea.io/sdk/gitea"
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -240,4 +241,33 @@ func onRepository(fullName string) giteav1alpha1.RepositoryParent {
 func onRepositoryRef(name string) giteav1alpha1.RepositoryParent {
 	return giteav1alpha1.RepositoryParent{RepositoryReference: giteav1alpha1.RepositoryReference{
 		RepositoryRef: &giteav1alpha1.LocalObjectReference{Name: name}}}
+}
+
+// expectRenameRefused renames o (by edit) onto a name another account holds: Synced is Conflict with msg in
+// its message, and o keeps its object. Deleting o then deletes that object (found at ownPath) only;
+// untouched checks the other account before and after.
+func expectRenameRefused[T client.Object](o T, edit func(T), msg, ownPath string, untouched func()) {
+	GinkgoHelper()
+	id := statusOfCR(o).ID
+	update(o, edit)
+	Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
+	Expect(conditionMessage(o, giteav1alpha1.ConditionSynced)).To(ContainSubstring(msg))
+	Expect(statusOfCR(o).ID).To(Equal(id))
+	untouched()
+	deleteCR(o)
+	Expect(giteaStatus(ownPath, nil)).To(Equal(http.StatusNotFound), "the resource's own object is left")
+	untouched()
+}
+
+// expectCreatedApart waits until o is Ready having created its own object (found at path), not taken the
+// object other, and returns its object as Gitea shows it.
+func expectCreatedApart(o client.Object, path string, other map[string]any) map[string]any {
+	GinkgoHelper()
+	Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+	Expect(statusOfCR(o).Origin).To(Equal(giteav1alpha1.OriginCreated))
+	mine, ok := inGitea(path)
+	Expect(ok).To(BeTrue(), "nothing at %s", path)
+	Expect(mine["id"]).NotTo(Equal(other["id"]))
+	Expect(statusOfCR(o).ID).To(BeNumerically("==", mine["id"]))
+	return mine
 }

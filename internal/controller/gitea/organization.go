@@ -44,20 +44,12 @@ func (organizations) Key(_ *Conn, o *giteav1alpha1.Organization) string {
 	return strings.ToLower(string(o.Spec.Username))
 }
 
-// Observe reads the organization by its name, or by its previous name when a rename is pending.
+// Observe reads the organization by its name, or by its previous name when a rename is pending; never one
+// that Gitea's rename redirect leads to from a name that is no longer its own (findAccount).
 func (organizations) Observe(_ context.Context, c *Conn, o *giteav1alpha1.Organization) (Observation, error) {
 	want := string(o.Spec.Username)
-	org, err := getOrg(c, want)
-	renamed := false
-	if giteaclient.IsNotFound(err) && o.Status.AtProvider.Username != "" &&
-		!strings.EqualFold(o.Status.AtProvider.Username, want) {
-		org, err = getOrg(c, o.Status.AtProvider.Username)
-		renamed = err == nil
-	}
-	if giteaclient.IsNotFound(err) {
-		return Observation{}, nil
-	}
-	if err != nil {
+	org, renamed, err := findOrg(c, want, o.Status.AtProvider.Username, o.Status.ID)
+	if err != nil || org == nil {
 		return Observation{}, err
 	}
 	o.Status.AtProvider = giteav1alpha1.OrganizationObservation{
@@ -83,6 +75,12 @@ func (organizations) Observe(_ context.Context, c *Conn, o *giteav1alpha1.Organi
 func getOrg(c *Conn, name string) (*sdk.Organization, error) {
 	org, resp, err := c.SDK.GetOrg(name)
 	return org, giteaclient.Wrap(resp, err)
+}
+
+// findOrg is the organization at want, or at previous while a rename is pending (renamed), or nil.
+func findOrg(c *Conn, want, previous string, id int64) (*sdk.Organization, bool, error) {
+	return findAccount(want, previous, id, func(name string) (*sdk.Organization, error) { return getOrg(c, name) },
+		func(org *sdk.Organization) (string, int64) { return org.Name, org.ID })
 }
 
 func (organizations) Create(_ context.Context, c *Conn, o *giteav1alpha1.Organization) error {
@@ -128,10 +126,15 @@ func (organizations) Update(ctx context.Context, c *Conn, o *giteav1alpha1.Organ
 	return giteaclient.Wrap(resp, err)
 }
 
-// Delete deletes the organization. Gitea refuses while it owns repositories: the condition names them, and
-// the delete is retried with backoff.
+// Delete deletes the organization, found as Observe finds it: a name that now only redirects to another
+// organization is no longer this one's. Gitea refuses while it owns repositories: the condition names them,
+// and the delete is retried with backoff.
 func (organizations) Delete(ctx context.Context, c *Conn, o *giteav1alpha1.Organization) error {
-	name := firstSet(o.Status.AtProvider.Username, string(o.Spec.Username))
+	org, _, err := findOrg(c, string(o.Spec.Username), o.Status.AtProvider.Username, o.Status.ID)
+	if err != nil || org == nil {
+		return ignoreNotOurs(err)
+	}
+	name := org.Name
 	resp, err := c.SDK.DeleteOrg(name)
 	err = giteaclient.Wrap(resp, err)
 	// Gitea 1.26 answers the refusal with a 500, not a 422: look at what the organization owns.

@@ -17,6 +17,7 @@ limitations under the License.
 package gitea
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -129,6 +130,71 @@ var _ = Describe("Organization", func() {
 		// Gitea redirects the old name to the new one.
 		org, _ = orgInGitea("acme-old")
 		Expect(org).To(HaveKeyWithValue("username", "acme-new"))
+	})
+
+	It("takes a name Gitea only redirects as free, and never renames, edits or deletes the organization it redirects to", func() {
+		ns := readyProvider()
+		// Organizations nobody manages, renamed in Gitea: their old names now redirect to them.
+		for old, renamed := range map[string]string{"acme-was": "acme-is", "acme-other-was": "acme-other"} {
+			createOrgInGitea(old)
+			giteaCall(http.MethodPost, "/orgs/"+old+"/rename", map[string]any{"new_name": renamed})
+		}
+		theirs, _ := orgInGitea("acme-is")
+		other, _ := orgInGitea("acme-other")
+		expectUntouched := func() {
+			GinkgoHelper()
+			for _, want := range []map[string]any{theirs, other} {
+				got, ok := orgInGitea(want["username"].(string))
+				Expect(ok).To(BeTrue(), "%s is gone", want["username"])
+				Expect(got).To(HaveKeyWithValue("id", want["id"]))
+				Expect(got).To(HaveKeyWithValue("description", "made by hand"))
+			}
+		}
+
+		// A new resource at an old name creates its own organization there (Gitea drops the redirect).
+		o := newOrg(ns, "newcomer", "acme-was", func(o *giteav1alpha1.Organization) { o.Spec.Description = ptr.To("the newcomer") })
+		mine := expectCreatedApart(o, "/orgs/acme-was", theirs)
+		Expect(mine).To(HaveKeyWithValue("username", "acme-was"))
+		Expect(mine).To(HaveKeyWithValue("description", "the newcomer"))
+		expectUntouched()
+
+		// A rename onto a name that only redirects moves this organization there, keeping its id.
+		update(o, func(o *giteav1alpha1.Organization) { o.Spec.Username = "acme-other-was" })
+		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
+		moved, ok := orgInGitea("acme-other-was")
+		Expect(ok).To(BeTrue())
+		Expect(moved).To(HaveKeyWithValue("username", "acme-other-was"))
+		Expect(moved).To(HaveKeyWithValue("id", mine["id"]))
+		Expect(fresh(o).Status.ID).To(BeNumerically("==", mine["id"]))
+		expectUntouched()
+
+		// A rename onto a name another organization holds is a Conflict; deleting the resource then deletes its
+		// own organization only.
+		expectRenameRefused(o, func(o *giteav1alpha1.Organization) { o.Spec.Username = "acme-is" },
+			"cannot rename organization acme-other-was to acme-is", "/orgs/acme-other-was", expectUntouched)
+	})
+
+	It("gives Conflict to another organization at its name once its own is gone, and never edits or deletes it", func() {
+		ns := readyProvider()
+		o := newOrg(ns, "replaced", "acme-replaced", func(o *giteav1alpha1.Organization) { o.Spec.Description = ptr.To("managed") })
+		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		id := fresh(o).Status.ID
+		// Its organization is deleted in Gitea, and someone else makes one of the same name.
+		giteaCall(http.MethodDelete, "/orgs/acme-replaced", nil)
+		createOrgInGitea("acme-replaced")
+		theirs, _ := orgInGitea("acme-replaced")
+
+		update(o, func(o *giteav1alpha1.Organization) { o.Spec.Description = ptr.To("managed again") })
+		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(o, giteav1alpha1.ConditionSynced)).To(Equal(fmt.Sprintf("the account acme-replaced in "+
+			"Gitea (id %v) is not the one this resource manages (id %d), which Gitea no longer finds by name: to manage "+
+			"acme-replaced, delete the resource and create it again (it is then adopted)", theirs["id"], id)))
+		Expect(fresh(o).Status.ID).To(Equal(id))
+		deleteCR(o)
+		got, ok := orgInGitea("acme-replaced")
+		Expect(ok).To(BeTrue(), "another's organization was deleted with the resource")
+		Expect(got).To(HaveKeyWithValue("id", theirs["id"]))
+		Expect(got).To(HaveKeyWithValue("description", "made by hand"))
 	})
 
 	It("reports a delete Gitea refuses with the repositories that block it, and finishes once they are gone", func() {

@@ -64,9 +64,10 @@ func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repos
 	if err != nil && !giteaclient.IsNotFound(err) {
 		return Observation{}, err
 	}
-	// Gitea redirects an old name to the repository renamed from it, and the new name of a rename may be
-	// another repository's: once the status has an id, what has another id is ours only if ours is gone.
-	if repo != nil && !strings.EqualFold(repo.Name, name) && repo.ID != r.Status.ID {
+	// Gitea redirects an old name to the repository renamed from it (redirected), and the new name of a
+	// rename may be another repository's: once the status has an id, what has another id is ours only if
+	// ours is gone.
+	if repo != nil && redirected(name, repo.Name, repo.ID, r.Status.ID) {
 		repo = nil
 	}
 	if r.Status.ID != 0 && (repo == nil || repo.ID != r.Status.ID) {

@@ -58,21 +58,13 @@ func (giteaUsers) SecretNames(u *giteav1alpha1.User) []string {
 	return nil
 }
 
-// Observe reads the user by its name, or by its previous name when a rename is pending. What Gitea does not
+// Observe reads the user by its name, or by its previous name when a rename is pending; never one that
+// Gitea's rename redirect leads to from a name that is no longer its own (findAccount). What Gitea does not
 // show (the password, mustChangePassword, maxRepoCreation) is compared with what was last sent.
 func (giteaUsers) Observe(ctx context.Context, c *Conn, u *giteav1alpha1.User) (Observation, error) {
 	want := string(u.Spec.Username)
-	user, err := getUser(c, want)
-	renamed := false
-	if previous := u.Status.AtProvider.Username; giteaclient.IsNotFound(err) && previous != "" &&
-		!strings.EqualFold(previous, want) {
-		user, err = getUser(c, previous)
-		renamed = err == nil
-	}
-	if giteaclient.IsNotFound(err) {
-		return Observation{}, nil
-	}
-	if err != nil {
+	user, renamed, err := findUser(c, want, u.Status.AtProvider.Username, u.Status.ID)
+	if err != nil || user == nil {
 		return Observation{}, err
 	}
 	// Gitea answers a user's name with an organization of that name too: never take one for a user.
@@ -121,9 +113,12 @@ func (giteaUsers) Observe(ctx context.Context, c *Conn, u *giteav1alpha1.User) (
 	return Observation{Exists: true, ID: user.ID, Drift: d.fields, State: user}, nil
 }
 
-func getUser(c *Conn, name string) (*sdk.User, error) {
-	user, resp, err := c.SDK.GetUserInfo(name)
-	return user, giteaclient.Wrap(resp, err)
+// findUser is the user at want, or at previous while a rename is pending (renamed), or nil.
+func findUser(c *Conn, want, previous string, id int64) (*sdk.User, bool, error) {
+	return findAccount(want, previous, id, func(name string) (*sdk.User, error) {
+		user, resp, err := c.SDK.GetUserInfo(name)
+		return user, giteaclient.Wrap(resp, err)
+	}, func(user *sdk.User) (string, int64) { return user.UserName, user.ID })
 }
 
 func notAnOrganization(c *Conn, name string) error {
@@ -265,15 +260,20 @@ func renameUser(ctx context.Context, c *Conn, from, to string) error {
 	return err
 }
 
-// Delete deletes the user, with what it owns when purge is set. Gitea refuses without purge while the user
+// Delete deletes the user, found as Observe finds it (a name that now only redirects to another account is
+// no longer this one's), with what it owns when purge is set. Gitea refuses without purge while the user
 // owns repositories, belongs to organizations or owns packages: the refusal is reported and retried.
 func (giteaUsers) Delete(ctx context.Context, c *Conn, u *giteav1alpha1.User) error {
-	name := firstSet(u.Status.AtProvider.Username, string(u.Spec.Username))
+	user, _, err := findUser(c, string(u.Spec.Username), u.Status.AtProvider.Username, u.Status.ID)
+	if err != nil || user == nil {
+		return ignoreNotOurs(err)
+	}
+	name := user.UserName
 	query := url.Values{}
 	if u.Spec.Purge {
 		query.Set("purge", "true")
 	}
-	_, err := c.Client.Do(ctx, http.MethodDelete, "/admin/users/"+url.PathEscape(name), query, nil, nil)
+	_, err = c.Client.Do(ctx, http.MethodDelete, "/admin/users/"+url.PathEscape(name), query, nil, nil)
 	if giteaclient.IsValidation(err) && !u.Spec.Purge {
 		return reasonf(giteav1alpha1.ReasonDeleteRefused, "Gitea refuses to delete user %s: %v; set purge: true to "+
 			"delete it with its repositories, organization memberships and packages", name, err)

@@ -199,6 +199,35 @@ var _ = Describe("User", func() {
 		Expect(user).To(HaveKeyWithValue("id", BeNumerically("==", id)))
 	})
 
+	It("takes a name Gitea only redirects as free: never renames the user it redirects to, sets its password or deletes it", func() {
+		ns := readyProvider()
+		// John's account was jdoe, renamed john-doe in Gitea: jdoe now redirects to it.
+		johns := userPassword("john-doe")
+		Expect(gitea.CreateUser(ctx, "jdoe", johns, false)).To(Succeed())
+		giteaCall(http.MethodPost, "/admin/users/jdoe/rename", map[string]any{"new_username": "john-doe"})
+		john, _ := userInGitea("john-doe")
+		expectJohnUntouched := func() {
+			GinkgoHelper()
+			got, ok := userInGitea("john-doe")
+			Expect(ok).To(BeTrue(), "john-doe is gone")
+			Expect(got).To(HaveKeyWithValue("id", john["id"]))
+			Expect(signsIn("john-doe", johns)).To(BeTrue(), "john-doe's password was changed")
+		}
+
+		// A new person's User at the old name gets an account of its own.
+		newcomers := userPassword("jdoe-newcomer")
+		createSecret(ns, "jdoe-password", map[string]string{"password": newcomers})
+		u := newUser(ns, "jdoe", "jdoe", func(u *giteav1alpha1.User) { u.Spec.Email = ptr.To("jdoe-newcomer@example.com") })
+		Expect(expectCreatedApart(u, "/users/jdoe", john)).To(HaveKeyWithValue("login", "jdoe"))
+		Expect(signsIn("jdoe", newcomers)).To(BeTrue())
+		Expect(signsIn("john-doe", newcomers)).To(BeFalse())
+		expectJohnUntouched()
+
+		// A rename onto John's name is a Conflict; deleting the resource then deletes the newcomer's account only.
+		expectRenameRefused(u, func(u *giteav1alpha1.User) { u.Spec.Username = "john-doe" },
+			"cannot rename user jdoe to john-doe", "/users/jdoe", expectJohnUntouched)
+	})
+
 	It("gives Conflict to a user named like an organization", func() {
 		ns := readyProvider()
 		createSecret(ns, "org-password", map[string]string{"password": userPassword("org")})

@@ -33,17 +33,23 @@ func configMap(name string, labels, annotations string) string {
 		", labels: {" + labels + "}, annotations: {" + annotations + "}}, data: {k: v}}"
 }
 
-// TestScriptTestBatch runs `manager script test` on batched scripts with the real nu: the file's objects
-// go to one reconcile-batch run, and the answer is told object by object.
-func TestScriptTestBatch(t *testing.T) {
+// nuAndRepo returns the nu binary the tests run and the repository's root.
+func nuAndRepo(t *testing.T) (nu, root string) {
+	t.Helper()
 	nu, err := utils.Tool("nu")
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := utils.RepoRoot()
-	if err != nil {
+	if root, err = utils.RepoRoot(); err != nil {
 		t.Fatal(err)
 	}
+	return nu, root
+}
+
+// TestScriptTestBatch runs `manager script test` on batched scripts with the real nu: the file's objects
+// go to one reconcile-batch run, and the answer is told object by object.
+func TestScriptTestBatch(t *testing.T) {
+	nu, root := nuAndRepo(t)
 	configHash := filepath.Join(root, "scripts", "config-hash")
 	labelEnforcer := filepath.Join(root, "scripts", "label-enforcer")
 	answers := filepath.Join("testdata", "answers")
@@ -185,14 +191,7 @@ func assertInOrder(t *testing.T, name, out string, want []string) {
 // TestScriptTestOutputPastTheCap: a reconcile whose stdout was cut at the output cap shows no write-back
 // (what was kept parses as the object, but it may be cut short) and fails with the reason.
 func TestScriptTestOutputPastTheCap(t *testing.T) {
-	nu, err := utils.Tool("nu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := utils.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	nu, root := nuAndRepo(t)
 	file := filepath.Join(t.TempDir(), "object.yaml")
 	if err := os.WriteFile(file, []byte(configMap("big", `"engine-test/oversize": "yes"`, "")), 0o644); err != nil {
 		t.Fatal(err)

@@ -311,10 +311,18 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 	deletes := r.deletes(obj)
 	if c := meta.FindStatusCondition(obj.ManagedStatus().Conditions, giteav1alpha1.ConditionReady); deletes && c != nil &&
 		c.Reason == giteav1alpha1.ReasonConflict {
-		// The object under the spec's name is another resource's, or someone's in Gitea: never deleted for this one.
-		deletes = false
-		r.event(obj, "Warning", giteav1alpha1.ReasonConflict, "Delete", "left the Gitea object in place, as the "+
-			"resource's last sync found a conflict: %s", c.Message)
+		// Another resource claims the same object: it is that resource's, never deleted for this one. A conflict
+		// Gitea reported (a rename onto a taken name) leaves this resource its own object, which the adapter's
+		// Delete finds by what the status recorded, never by the name another object holds.
+		other, err := r.claimedBy(ctx, obj)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if other != "" {
+			deletes = false
+			r.event(obj, "Warning", giteav1alpha1.ReasonConflict, "Delete", "left the Gitea object in place: %s %s "+
+				"manages it", r.kind, other)
+		}
 	}
 	if deletes {
 		r.setReady(obj, metav1.ConditionFalse, giteav1alpha1.ReasonDeleting, "deleting the %s in Gitea", strings.ToLower(r.kind))

@@ -28,6 +28,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"kemper.buzz/nuop/internal/options"
 	"kemper.buzz/nuop/internal/procs"
@@ -45,6 +46,11 @@ type running struct {
 }
 
 func startManager(extraArgs ...string) *running {
+	return startManagerWith(nil, cfg, extraArgs...)
+}
+
+// startManagerWith starts a manager with the environment env, as the user of config.
+func startManagerWith(env map[string]string, config *rest.Config, extraArgs ...string) *running {
 	probes, err := utils.FreeAddr()
 	Expect(err).NotTo(HaveOccurred())
 	metrics, err := utils.FreeAddr()
@@ -53,7 +59,7 @@ func startManager(extraArgs ...string) *running {
 		"--health-probe-bind-address=" + probes,
 		"--metrics-bind-address=" + metrics, "--metrics-secure=false",
 	}, extraArgs...)
-	o, err := options.Parse(args, func(string) (string, bool) { return "", false }, io.Discard)
+	o, err := options.Parse(args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard)
 	Expect(err).NotTo(HaveOccurred())
 
 	r := &running{probes: "http://" + probes, metrics: "http://" + metrics + "/metrics",
@@ -64,7 +70,7 @@ func startManager(extraArgs ...string) *running {
 	go func() {
 		defer GinkgoRecover()
 		defer close(r.stopped)
-		r.done <- Run(ctx, o, Hooks{Config: cfg, SkipControllerNameValidation: true, Started: func(s *procs.Supervisor) {
+		r.done <- Run(ctx, o, Hooks{Config: config, SkipControllerNameValidation: true, Started: func(s *procs.Supervisor) {
 			r.supervisor = s
 			close(started)
 		}})

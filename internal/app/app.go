@@ -59,6 +59,7 @@ import (
 	"kemper.buzz/nuop/internal/managed"
 	"kemper.buzz/nuop/internal/metricsauth"
 	"kemper.buzz/nuop/internal/options"
+	"kemper.buzz/nuop/internal/ownimage"
 	"kemper.buzz/nuop/internal/procs"
 	"kemper.buzz/nuop/internal/reload"
 	"kemper.buzz/nuop/internal/script"
@@ -214,7 +215,7 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 		}
 	}
 
-	if err := setupMode(mgr, o, modeDeps{supervisor: supervisor, probes: probes, loaded: loaded}); err != nil {
+	if err := setupMode(ctx, mgr, o, modeDeps{supervisor: supervisor, probes: probes, loaded: loaded}); err != nil {
 		return err
 	}
 	if hooks.Started != nil {
@@ -248,13 +249,14 @@ type modeDeps struct {
 }
 
 // setupMode registers what the mode runs. The gate opens once it is loaded; until then /readyz says why.
-func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
+func setupMode(ctx context.Context, mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	switch o.Mode {
 	case options.ModeManager:
+		image, noImageReason := managedImage(ctx, mgr.GetAPIReader(), o)
 		return whenCRDsServed(mgr, deps.loaded, func() error {
 			if err := nuopctrl.SetupWithManager(mgr, nuopctrl.Options{
-				// config/manager passes the manager's own image, the default of every managed operator.
-				Image:            o.Image,
+				Image:            image,
+				NoImageReason:    noImageReason,
 				MaxScriptTimeout: o.MaxScriptTimeout,
 			}); err != nil {
 				return err
@@ -277,6 +279,25 @@ func setupMode(mgr manager.Manager, o *options.Options, deps modeDeps) error {
 	default:
 		return setupFetch(mgr, o, deps)
 	}
+}
+
+// managedImage is the image of the managed operators of NuOperators without spec.image: --image (NUOP_IMAGE),
+// else the manager's own, read from its Pod, so that a manager deployed with NUOP_MODE alone (nuop's guide)
+// deploys them. When neither is known it returns "" and why, which the NoImage condition repeats.
+func managedImage(ctx context.Context, reader client.Reader, o *options.Options) (image, whyNot string) {
+	if o.Image != "" {
+		return o.Image, ""
+	}
+	log := ctrl.Log.WithName("setup")
+	image, pod, err := ownimage.Lookup{Reader: reader, PodName: o.PodName, PodNamespace: o.PodNamespace}.Image(ctx)
+	if err != nil {
+		log.Info("NUOP_IMAGE is unset and the manager could not read its own image: a NuOperator without "+
+			"spec.image gets Ready=False, reason NoImage", "reason", err.Error())
+		return "", err.Error()
+	}
+	log.Info("NUOP_IMAGE is unset: NuOperators without spec.image run the manager's own image", "image", image,
+		"pod", pod.String())
+	return image, ""
 }
 
 // setupGitea registers the Gitea controllers, which share one client per provider.

@@ -50,10 +50,12 @@ type running struct {
 	stopped chan struct{}
 }
 
-func startManager(extraArgs ...string) *running { return startManagerOn(cfg, extraArgs...) }
+func startManager(extraArgs ...string) *running {
+	return startManagerWith(nil, cfg, extraArgs...)
+}
 
-// startManagerOn runs a manager against the API server of config.
-func startManagerOn(config *rest.Config, extraArgs ...string) *running {
+// startManagerWith starts a manager with the environment env, as the user of config.
+func startManagerWith(env map[string]string, config *rest.Config, extraArgs ...string) *running {
 	probes, err := utils.FreeAddr()
 	Expect(err).NotTo(HaveOccurred())
 	metrics, err := utils.FreeAddr()
@@ -62,7 +64,7 @@ func startManagerOn(config *rest.Config, extraArgs ...string) *running {
 		"--health-probe-bind-address=" + probes,
 		"--metrics-bind-address=" + metrics, "--metrics-secure=false",
 	}, extraArgs...)
-	o, err := options.Parse(args, func(string) (string, bool) { return "", false }, io.Discard)
+	o, err := options.Parse(args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard)
 	Expect(err).NotTo(HaveOccurred())
 
 	r := &running{probes: "http://" + probes, metrics: "http://" + metrics + "/metrics",
@@ -130,7 +132,7 @@ var _ = Describe("the manager process", func() {
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(bare.Stop)
 
-		r := startManagerOn(bareCfg)
+		r := startManagerWith(nil, bareCfg)
 		Expect(utils.WaitForStatus(r.probes+"/healthz", http.StatusOK, 30*time.Second)).To(Succeed())
 		Eventually(func() string { _, body := get(r.probes + "/readyz"); return body }).Should(SatisfyAll(
 			ContainSubstring("waiting for the CRDs of"), ContainSubstring("GiteaProvider.gitea.kemper.buzz"),

@@ -18,7 +18,8 @@ limitations under the License.
 //
 // Every environment variable here is a fallback for a flag, because nuop's Deployments configure the
 // operator with env only (NUOP_MODE, NUOP_SCRIPT_PATH, RUST_LOG, LOG_FORMAT, ENABLE_LEADER_ELECTION,
-// LEADER_ELECTION_NAMESPACE) and must run our image unchanged. Flags always win.
+// LEADER_ELECTION_NAMESPACE) and must run our image unchanged. Flags always win. POD_NAME (else
+// HOSTNAME) and POD_NAMESPACE also name the process's own Pod.
 package options
 
 import (
@@ -112,9 +113,12 @@ type Options struct {
 	MaxScriptTimeout   time.Duration
 	KubeAPIQPS         float64
 	KubeAPIBurst       int
-	// Image is the manager's own image (env NUOP_IMAGE; a pod cannot read its own image, so config/ passes
-	// it): the managed operators' default image.
+	// Image is the managed operators' image when a NuOperator names none (--image, env NUOP_IMAGE). Empty:
+	// the manager's own image, read from its Pod (internal/ownimage).
 	Image string
+	// PodName and PodNamespace name the process's own Pod when known: POD_NAME, else HOSTNAME (a pod's host
+	// name is its name unless spec.hostname sets another), and POD_NAMESPACE.
+	PodName, PodNamespace string
 	// GiteaAllowedHosts restricts the addresses the manager's Gitea clients may connect to.
 	GiteaAllowedHosts giteaclient.AllowList
 
@@ -203,6 +207,9 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", DefaultKubeAPIQPS,
 		"Client-side rate limit of API server requests per second; 0: none, the API server's priority and fairness governs.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", DefaultKubeAPIBurst, "Burst above --kube-api-qps, when that is set.")
+	fs.StringVar(&o.Image, "image", "",
+		"Manager mode: the image of the managed operators of NuOperators without spec.image. Env: NUOP_IMAGE. "+
+			"Default: the manager's own image, read from its Pod (see POD_NAME).")
 	var giteaAllowedHosts string
 	fs.StringVar(&giteaAllowedHosts, "gitea-allowed-hosts", "",
 		"Comma-separated host names, IP addresses and CIDRs the Gitea providers may connect to, checked on the "+
@@ -239,7 +246,8 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 		}
 	}
 	envFallback("mode", "NUOP_MODE", &mode)
-	o.Image, _ = getenv("NUOP_IMAGE")
+	envFallback("image", "NUOP_IMAGE", &o.Image)
+	o.PodName, o.PodNamespace = ownPod(getenv)
 	envFallback("script-path", "NUOP_SCRIPT_PATH", &o.ScriptPath)
 	envFallback("mappings-path", "NUOP_MAPPINGS_PATH", &o.MappingsPath)
 	envFallback("leader-election-namespace", "LEADER_ELECTION_NAMESPACE", &o.LeaderElectionNamespace)
@@ -353,6 +361,18 @@ func (o *Options) validate(watchNamespaces, giteaAllowedHosts string) error {
 	return nil
 }
 
+// ownPod names the process's own Pod as far as the environment tells: POD_NAME (the Downward API's
+// metadata.name), else HOSTNAME, which a container runtime sets to the pod's name unless spec.hostname sets
+// another; and POD_NAMESPACE.
+func ownPod(getenv Getenv) (name, namespace string) {
+	name, _ = getenv("POD_NAME")
+	if name == "" {
+		name, _ = getenv("HOSTNAME")
+	}
+	namespace, _ = getenv("POD_NAMESPACE")
+	return name, namespace
+}
+
 func printUsage(fs *flag.FlagSet, w io.Writer) {
 	_, _ = fmt.Fprintf(w, `nuop runs Kubernetes operators written in Nushell, and manages Gitea objects.
 
@@ -361,9 +381,13 @@ Usage: manager [flags]
 Modes: %s (--mode, else NUOP_MODE, else manager).
 
 Environment, each a fallback for its flag (flags win): NUOP_MODE, NUOP_SCRIPT_PATH, NUOP_MAPPINGS_PATH,
-ENABLE_LEADER_ELECTION, LEADER_ELECTION_NAMESPACE, POD_NAMESPACE. Logging: LOG_LEVEL (trace, debug, info,
-warn, error; else the global level of RUST_LOG) and LOG_FORMAT (plain or json), overridden by the zap flags;
-an invalid value is warned about and the default used.
+NUOP_IMAGE, ENABLE_LEADER_ELECTION, LEADER_ELECTION_NAMESPACE, POD_NAMESPACE. Logging: LOG_LEVEL (trace,
+debug, info, warn, error; else the global level of RUST_LOG) and LOG_FORMAT (plain or json), overridden by
+the zap flags; an invalid value is warned about and the default used.
+
+Without --image or NUOP_IMAGE, the manager reads its own Pod (POD_NAME, else HOSTNAME, in POD_NAMESPACE,
+else the service account's namespace) and gives managed operators the image of its container "manager"
+(or its only container), pinned to the digest the kubelet reports. That needs get on pods in its namespace.
 
 Flags:
 `, joinModes(", "))

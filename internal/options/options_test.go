@@ -43,6 +43,9 @@ type view struct {
 	NuOperator              string
 	Instance                string
 	FetchInProcess          bool
+	Image                   string
+	PodName                 string
+	PodNamespace            string
 	Level                   zapcore.Level
 	Warnings                []string
 }
@@ -55,6 +58,7 @@ func viewOf(o *Options) view {
 		MetricsSecure: o.MetricsSecure, WatchNamespaces: o.WatchNamespaces,
 		MaxScriptTimeout: o.MaxScriptTimeout, Level: lowestEnabled(o.Zap.Level), Warnings: o.Warnings,
 		NuOperator: nuoperatorOf(o), Instance: o.Instance, FetchInProcess: o.FetchInProcess,
+		Image: o.Image, PodName: o.PodName, PodNamespace: o.PodNamespace,
 	}
 }
 
@@ -136,11 +140,27 @@ func TestParse(t *testing.T) {
 			args: []string{"--mode=standard", "--health-probe-bind-address=:9000"},
 			want: defaults(ModeStandard, ":9000")},
 		{name: "leader election from nuop's env",
-			env:  map[string]string{"ENABLE_LEADER_ELECTION": "true", "LEADER_ELECTION_NAMESPACE": "ops", "POD_NAMESPACE": "pod-ns"},
-			want: with(defaults(ModeManager, ":8081"), func(v *view) { v.LeaderElect, v.LeaderElectionNamespace = true, "ops" })},
+			env: map[string]string{"ENABLE_LEADER_ELECTION": "true", "LEADER_ELECTION_NAMESPACE": "ops", "POD_NAMESPACE": "pod-ns"},
+			want: with(defaults(ModeManager, ":8081"), func(v *view) {
+				v.LeaderElect, v.LeaderElectionNamespace, v.PodNamespace = true, "ops", "pod-ns"
+			})},
 		{name: "leader election namespace falls back to POD_NAMESPACE",
 			args: []string{"--leader-elect"}, env: map[string]string{"POD_NAMESPACE": "pod-ns"},
-			want: with(defaults(ModeManager, ":8081"), func(v *view) { v.LeaderElect, v.LeaderElectionNamespace = true, "pod-ns" })},
+			want: with(defaults(ModeManager, ":8081"), func(v *view) {
+				v.LeaderElect, v.LeaderElectionNamespace, v.PodNamespace = true, "pod-ns", "pod-ns"
+			})},
+		{name: "the managed operators' image from NUOP_IMAGE", env: map[string]string{"NUOP_IMAGE": "registry.example/nuop:v1"},
+			want: with(defaults(ModeManager, ":8081"), func(v *view) { v.Image = "registry.example/nuop:v1" })},
+		{name: "--image wins over NUOP_IMAGE", args: []string{"--image=registry.example/nuop:v2"},
+			env:  map[string]string{"NUOP_IMAGE": "registry.example/nuop:v1"},
+			want: with(defaults(ModeManager, ":8081"), func(v *view) { v.Image = "registry.example/nuop:v2" })},
+		{name: "the own Pod is POD_NAME in POD_NAMESPACE",
+			env: map[string]string{"POD_NAME": "nuop-manager-7d9-x2", "HOSTNAME": "other", "POD_NAMESPACE": "nuop-system"},
+			want: with(defaults(ModeManager, ":8081"), func(v *view) {
+				v.PodName, v.PodNamespace, v.LeaderElectionNamespace = "nuop-manager-7d9-x2", "nuop-system", "nuop-system"
+			})},
+		{name: "the own Pod's name falls back to HOSTNAME", env: map[string]string{"HOSTNAME": "nuop-manager-7d9-x2"},
+			want: with(defaults(ModeManager, ":8081"), func(v *view) { v.PodName = "nuop-manager-7d9-x2" })},
 		{name: "--leader-elect=false wins over ENABLE_LEADER_ELECTION",
 			args: []string{"--leader-elect=false"}, env: map[string]string{"ENABLE_LEADER_ELECTION": "true"},
 			want: defaults(ModeManager, ":8081")},
@@ -273,6 +293,7 @@ func TestHelp(t *testing.T) {
 		"-mode", "-script-path", "-mappings-path", "-leader-elect", "-leader-election-namespace",
 		"-health-probe-bind-address", "-metrics-bind-address", "-metrics-secure", "-watch-namespaces",
 		"-enable-http2", "-zap-log-level", "-kubeconfig", "LOG_LEVEL", "LOG_FORMAT", "NUOP_MODE",
+		"-image", "NUOP_IMAGE", "POD_NAME",
 	} {
 		if !strings.Contains(out.String(), flagName) {
 			t.Errorf("usage does not mention %s", flagName)

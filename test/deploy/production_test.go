@@ -35,8 +35,8 @@ import (
 const managerName = "nuop-controller-manager"
 
 // TestManagerImageReachesItsEnvironment: `make deploy IMG=...` sets the image in config/manager, and a
-// kustomize replacement copies it into NUOP_IMAGE (a pod cannot read its own image), the default image of
-// every managed operator. Done here on a copy of config/, exactly as the Makefile does it, with a tag and
+// kustomize replacement copies it into NUOP_IMAGE, the default image of every managed operator (explicit,
+// so the manager need not read its own Pod for it). Done here on a copy of config/, exactly as the Makefile does it, with a tag and
 // with a digest.
 func TestManagerImageReachesItsEnvironment(t *testing.T) {
 	for _, image := range []string{

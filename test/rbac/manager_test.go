@@ -65,17 +65,9 @@ var _ = Describe("the manager of config/default", Ordered, func() {
 	)
 
 	BeforeAll(func() {
-		var err error
-		rendered, err = render("config/default")
-		Expect(err).NotTo(HaveOccurred())
 		var container string
-		managerDep, container, err = deploymentRunning(rendered, options.ModeManager)
-		Expect(err).NotTo(HaveOccurred())
-		namespace, sa := serviceAccountOf(managerDep)
-		objs, _, err := rbacFor(rendered, namespace, sa)
-		Expect(err).NotTo(HaveOccurred())
-		install(objs)
-		managerSA = serviceAccountUser(namespace, sa)
+		rendered, managerDep, container = installManager()
+		managerSA = serviceAccountUser(serviceAccountOf(managerDep))
 
 		metricsAddr, err := utils.FreeAddr()
 		Expect(err).NotTo(HaveOccurred())
@@ -324,6 +316,21 @@ var _ = Describe("the manager of config/default", Ordered, func() {
 		AddReportEntry("permissions of the manager no request used", strings.Join(unused, "\n"))
 	})
 })
+
+// installManager renders config/default and installs what grants its manager's service account its
+// permissions. It returns the rendered objects, the manager's Deployment and the name of its container.
+func installManager() ([]*unstructured.Unstructured, *appsv1.Deployment, string) {
+	GinkgoHelper()
+	rendered, err := render("config/default")
+	Expect(err).NotTo(HaveOccurred())
+	dep, container, err := deploymentRunning(rendered, options.ModeManager)
+	Expect(err).NotTo(HaveOccurred())
+	namespace, sa := serviceAccountOf(dep)
+	objs, _, err := rbacFor(rendered, namespace, sa)
+	Expect(err).NotTo(HaveOccurred())
+	install(objs)
+	return rendered, dep, container
+}
 
 // createNamespace makes a namespace named after prefix.
 func createNamespace(prefix string) string {

@@ -189,8 +189,10 @@ func (p *pod) start(container string, extra ...string) *process {
 	Expect(err).NotTo(HaveOccurred())
 	o, err := containeropts.Parse(&c, containeropts.Run{
 		Entrypoint: []string{containeropts.Program}, // nuop's image
-		// The kubelet gives every container the API server's service address; nuop tells a pod by it.
-		Env: map[string]string{"KUBERNETES_SERVICE_HOST": apiServer.Hostname(), "KUBERNETES_SERVICE_PORT": apiServer.Port()},
+		// The kubelet gives every container the API server's service address (nuop tells a pod by it), and
+		// the runtime its HOSTNAME, the pod's name (the manager finds its own Pod by it).
+		Env: map[string]string{"KUBERNETES_SERVICE_HOST": apiServer.Hostname(), "KUBERNETES_SERVICE_PORT": apiServer.Port(),
+			"HOSTNAME": p.name},
 		ValueFrom: func(s *corev1.EnvVarSource) (string, bool) {
 			if s.FieldRef == nil {
 				return "", false

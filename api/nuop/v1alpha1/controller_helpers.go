@@ -49,7 +49,8 @@ const (
 	// reported its scripts (no ScriptsLoaded condition yet).
 	ReasonWaitingForScripts = "WaitingForScripts"
 	// ReasonNoImage (Ready and DeploymentAvailable False): spec.image is unset and the manager does not know
-	// its own image (the NUOP_IMAGE environment variable of the manager); set either.
+	// its own image (neither its NUOP_IMAGE environment variable nor its own Pod tells it; the message says
+	// why the Pod did not); set either.
 	ReasonNoImage = "NoImage"
 	// ReasonDefaultServiceAccount (Ready and DeploymentAvailable False): spec.serviceAccountName is
 	// "default". The manager never grants the managed operator's permissions to the namespace's default

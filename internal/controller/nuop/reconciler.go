@@ -98,12 +98,13 @@ func (r *Reconciler) sync(ctx context.Context, n *nuopv1alpha1.NuOperator) (ctrl
 	}
 	image := cmp.Or(n.Spec.Image, r.opts.Image)
 	if image == "" {
-		// The objects of an earlier pass are left as they are: a manager started without NUOP_IMAGE must not
+		// The objects of an earlier pass are left as they are: a manager that does not know its image must not
 		// take every managed operator down.
 		s := r.observed(ctx, n)
 		s.deploymentAvailable = falseCond(nuopv1alpha1.ReasonNoImage,
 			"spec.image is unset and the manager does not know its own image (its NUOP_IMAGE environment "+
-				"variable is empty): set spec.image, or NUOP_IMAGE on the manager's Deployment")
+				"variable is empty, and %s): set spec.image, or NUOP_IMAGE on the manager's Deployment",
+			cmp.Or(r.opts.NoImageReason, "it did not read its own Pod"))
 		return ctrl.Result{}, s, nil
 	}
 	if n.Spec.ServiceAccountName == "default" {

@@ -16,12 +16,12 @@ limitations under the License.
 
 // Package nuop is the manager's NuOperator controller. For each NuOperator that maps at least one script it
 // keeps, by server-side apply as the field manager "nuop-manager", a managed operator Deployment
-// (<name>-nuop: the manager's own image in --mode=managed, with a fetch sidecar when there are git
-// sources), the ServiceAccount it runs as when the spec names none, and the Role and RoleBinding the managed
-// operator needs (its lease, events, its own NuOperator and status). It writes the manager's part of the
-// status (observedGeneration, Ready, DeploymentAvailable, deploymentName, readyReplicas) and holds a
-// finalizer so that a deleted NuOperator's managed operator can release its scripts' finalizers first
-// (SCRIPT-PROTOCOL section 5).
+// (<name>-nuop: spec.image, else the manager's --image or its own image, in --mode=managed, with a fetch
+// sidecar when there are git sources), the ServiceAccount it runs as when the spec names none, and the Role
+// and RoleBinding the managed operator needs (its lease, events, its own NuOperator and status). It writes
+// the manager's part of the status (observedGeneration, Ready, DeploymentAvailable, deploymentName,
+// readyReplicas) and holds a finalizer so that a deleted NuOperator's managed operator can release its
+// scripts' finalizers first (SCRIPT-PROTOCOL section 5).
 package nuop
 
 import (
@@ -81,9 +81,13 @@ const (
 
 // Options configure the controller.
 type Options struct {
-	// Image is the manager's own image (env NUOP_IMAGE), the managed operator's image unless spec.image
-	// names another. Empty: a NuOperator without spec.image gets Ready=False, reason NoImage.
+	// Image is the managed operator's image unless spec.image names another: the manager's --image (env
+	// NUOP_IMAGE), else its own image read from its Pod. Empty: a NuOperator without spec.image gets
+	// Ready=False, reason NoImage.
 	Image string
+	// NoImageReason says why Image is empty (why the manager could not read its own image), for the NoImage
+	// condition's message.
+	NoImageReason string
 	// MaxScriptTimeout is passed to the managed operator as --max-script-timeout and sizes its pods'
 	// terminationGracePeriodSeconds (MaxScriptTimeout + TerminationGraceMargin). Default
 	// DefaultMaxScriptTimeout.

@@ -62,14 +62,16 @@ type kind struct {
 	ManagedKind
 	// dependencies lists what an object of the kind refers to; nil for a kind that refers to nothing.
 	dependencies func(client.Object) []Dependency
-	setup        func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock, ops *operationMetrics) error
+	setup        func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock,
+		ops *operationMetrics) error
 }
 
 // registerKind ties a kind's types to its adapter; each kind's file calls it from init.
 func registerKind[T giteav1alpha1.Managed](name string, newObj func() T, newList func() client.ObjectList, adapter Adapter[T]) {
 	k := kind{
 		ManagedKind: ManagedKind{Kind: name, NewObject: func() client.Object { return newObj() }, NewList: newList},
-		setup: func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock, ops *operationMetrics) error {
+		setup: func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock,
+			ops *operationMetrics) error {
 			return setupKind(ctx, mgr, clients, clk, ops, name, newObj, newList, adapter)
 		},
 	}

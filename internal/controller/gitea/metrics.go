@@ -30,6 +30,12 @@ import (
 	"kemper.buzz/nuop/internal/promreg"
 )
 
+// Label names of the series here.
+const (
+	labelKind  = "kind"
+	labelReady = "ready"
+)
+
 // resourcesCollector is gitea_resources{kind,ready}: the managed resources, counted from the manager's cache
 // at each scrape, so the gauge can never disagree with the resources' own Ready conditions.
 type resourcesCollector struct {
@@ -39,7 +45,7 @@ type resourcesCollector struct {
 
 func newResourcesCollector(reader client.Reader) *resourcesCollector {
 	return &resourcesCollector{reader: reader, desc: prometheus.NewDesc("gitea_resources",
-		"Gitea managed resources by kind and whether they are Ready.", []string{"kind", "ready"}, nil)}
+		"Gitea managed resources by kind and whether they are Ready.", []string{labelKind, labelReady}, nil)}
 }
 
 func (c *resourcesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
@@ -83,7 +89,7 @@ type providersCollector struct {
 func newProvidersCollector(reader client.Reader) *providersCollector {
 	return &providersCollector{reader: reader, desc: prometheus.NewDesc("gitea_providers",
 		"GiteaProviders (1 each) by provider (namespace/name) and their Ready condition's status (true, false, "+
-			"unknown: not checked yet) and reason.", []string{"provider", "ready", "reason"}, nil)}
+			"unknown: not checked yet) and reason.", []string{"provider", labelReady, "reason"}, nil)}
 }
 
 func (c *providersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
@@ -127,14 +133,14 @@ func newOperationMetrics(reg prometheus.Registerer) (*operationMetrics, error) {
 			Name: "gitea_resource_operations_total",
 			Help: "Creates, updates and deletes of Gitea objects by the managed resources, by kind, operation " +
 				"(create, update, delete) and result (success, error).",
-		}, []string{"kind", "operation", "result"}),
+		}, []string{labelKind, "operation", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "gitea_resource_operation_duration_seconds",
 			Help: "Time of each create, update and delete of a Gitea object, its requests and retries included, " +
 				"by kind and operation.",
 			// An operation is one to a few API calls, and retries with backoff on a busy server.
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"kind", "operation"}),
+		}, []string{labelKind, "operation"}),
 	}
 	// A second manager in one process (tests) shares the series.
 	var err error

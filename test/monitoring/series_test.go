@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -339,6 +340,13 @@ var _ = Describe("the monitoring overlay on a real API server", Ordered, Continu
 			gitea := giteaserver.StartT(GinkgoT(), giteaserver.Options{})
 			unreachable, err := utils.FreeAddr()
 			Expect(err).NotTo(HaveOccurred())
+			// A rate limiter in front of Gitea (as a proxy or an API gateway puts there) whose budget is spent:
+			// it answers every request 429, as such a limiter does, before passing any on.
+			rateLimited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "rate limit exceeded", http.StatusTooManyRequests)
+			}))
+			DeferCleanup(rateLimited.Close)
 
 			// The manager, as config/default runs it: secure metrics, leader election.
 			sm := theOne[monitoringv1.ServiceMonitor]("ServiceMonitor").Spec.Endpoints[0]
@@ -388,7 +396,8 @@ var _ = Describe("the monitoring overlay on a real API server", Ordered, Continu
 			drive, err := os.ReadFile(filepath.Join("testdata", "drive.yaml"))
 			Expect(err).NotTo(HaveOccurred())
 			expanded := os.Expand(string(drive), func(v string) string {
-				return map[string]string{"GITEA_URL": gitea.URL, "UNREACHABLE_URL": "http://" + unreachable}[v]
+				return map[string]string{"GITEA_URL": gitea.URL, "UNREACHABLE_URL": "http://" + unreachable,
+					"GITEA_TOKEN": gitea.AdminToken, "GITEA_ADMIN": gitea.AdminUser, "RATE_LIMITED_URL": rateLimited.URL}[v]
 			})
 			drivePath := filepath.Join(GinkgoT().TempDir(), "drive.yaml")
 			Expect(os.WriteFile(drivePath, []byte(expanded), 0o600)).To(Succeed())
@@ -403,7 +412,7 @@ var _ = Describe("the monitoring overlay on a real API server", Ordered, Continu
 				WithTimeout(30 * time.Second).Should(Succeed())
 		})
 
-		It("counts what was driven: script errors and time-outs, a 401 and no answer from Gitea, resources not Ready, a leader each", func() {
+		It("counts what was driven: script errors and time-outs, a 401, a 429 and no answer from Gitea, providers and resources not Ready, a refused create, a leader each", func() {
 			Eventually(func(g Gomega) {
 				m, err := scrape(managerMetrics, prometheusToken, insecureTLS)
 				g.Expect(err).NotTo(HaveOccurred())
@@ -418,7 +427,14 @@ var _ = Describe("the monitoring overlay on a real API server", Ordered, Continu
 					To(BeNumerically(">=", 1))
 				g.Expect(total(m, "gitea_client_requests_total", "provider", "monitoring-drive/unreachable", "code", "error")).
 					To(BeNumerically(">=", 1))
-				g.Expect(total(m, "gitea_resources", "kind", "Organization", "ready", "false")).To(Equal(1.0))
+				g.Expect(total(m, "gitea_client_requests_total", "provider", "monitoring-drive/rate-limited", "code", "429")).
+					To(BeNumerically(">=", 1))
+				g.Expect(total(m, "gitea_resources", "kind", "Organization", "ready", "false")).To(Equal(2.0))
+				g.Expect(total(m, "gitea_providers", "provider", "monitoring-drive/bad-token", "ready", "false",
+					"reason", "Unauthorized")).To(Equal(1.0))
+				g.Expect(total(m, "gitea_providers", "provider", "monitoring-drive/admin", "ready", "true")).To(Equal(1.0))
+				g.Expect(total(m, "gitea_resource_operations_total", "kind", "Organization", "operation", "create",
+					"result", "error")).To(BeNumerically(">=", 1))
 				g.Expect(total(m, "nuop_nuoperators", "ready", "false")).To(Equal(1.0))
 				g.Expect(total(m, "controller_runtime_reconcile_errors_total", "controller", "giteaprovider")).
 					To(BeNumerically(">=", 1), "the unreachable provider is retried with an error")

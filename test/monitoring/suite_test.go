@@ -18,8 +18,8 @@ limitations under the License.
 // config/overlays/monitoring): a real API server with the Prometheus Operator's CRDs accepts it, every
 // PromQL expression of the alerts and the Grafana dashboard parses with Prometheus' own parser, and every
 // series they select is one nuop's processes expose, driven (a script error and time-out in a standard-mode
-// process; a Gitea 401, an unreachable Gitea and resources that are not Ready in the manager) and scraped
-// the way the ServiceMonitor and the PodMonitor say.
+// process; a Gitea 401, an unreachable Gitea, a 429, providers and resources that are not Ready and a create
+// Gitea refuses in the manager) and scraped the way the ServiceMonitor and the PodMonitor say.
 //
 // It is a Go module of its own so that Prometheus and the Prometheus Operator stay out of nuop's go.mod.
 package monitoring

@@ -62,15 +62,17 @@ type kind struct {
 	ManagedKind
 	// dependencies lists what an object of the kind refers to; nil for a kind that refers to nothing.
 	dependencies func(client.Object) []Dependency
-	setup        func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock) error
+	setup        func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock,
+		ops *operationMetrics) error
 }
 
 // registerKind ties a kind's types to its adapter; each kind's file calls it from init.
 func registerKind[T giteav1alpha1.Managed](name string, newObj func() T, newList func() client.ObjectList, adapter Adapter[T]) {
 	k := kind{
 		ManagedKind: ManagedKind{Kind: name, NewObject: func() client.Object { return newObj() }, NewList: newList},
-		setup: func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock) error {
-			return setupKind(ctx, mgr, clients, clk, name, newObj, newList, adapter)
+		setup: func(ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock,
+			ops *operationMetrics) error {
+			return setupKind(ctx, mgr, clients, clk, ops, name, newObj, newList, adapter)
 		},
 	}
 	if dep, ok := any(adapter).(Dependent[T]); ok {
@@ -106,7 +108,8 @@ func ManagedKinds() []ManagedKind {
 type ManagedOptions struct {
 	// Clock tells the time of syncs; default the real clock.
 	Clock clock.PassiveClock
-	// Registry receives gitea_resources{kind,ready}; default controller-runtime's metrics.Registry.
+	// Registry receives gitea_resources{kind,ready}, gitea_providers{provider,ready,reason} and
+	// gitea_resource_operation(s)_*; default controller-runtime's metrics.Registry.
 	Registry prometheus.Registerer
 }
 
@@ -119,18 +122,25 @@ func SetupManagedWithManager(ctx context.Context, mgr ctrl.Manager, clients *git
 	if opts.Registry == nil {
 		opts.Registry = crmetrics.Registry
 	}
+	ops, err := newOperationMetrics(opts.Registry)
+	if err != nil {
+		return err
+	}
 	for _, k := range kinds {
-		if err := k.setup(ctx, mgr, clients, opts.Clock); err != nil {
+		if err := k.setup(ctx, mgr, clients, opts.Clock, ops); err != nil {
 			return err
 		}
 	}
-	// A second manager in one process (tests) shares the first one's collector, which reads the same kinds.
-	_, err := promreg.Register(opts.Registry, newResourcesCollector(mgr.GetCache()))
+	// A second manager in one process (tests) shares the first one's collectors, which read the same kinds.
+	if _, err := promreg.Register(opts.Registry, newResourcesCollector(mgr.GetCache())); err != nil {
+		return err
+	}
+	_, err = promreg.Register(opts.Registry, newProvidersCollector(mgr.GetCache()))
 	return err
 }
 
 func setupKind[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager, clients *giteaclient.Cache, clk clock.PassiveClock,
-	name string, newObj func() T, newList func() client.ObjectList, adapter Adapter[T]) error {
+	ops *operationMetrics, name string, newObj func() T, newList func() client.ObjectList, adapter Adapter[T]) error {
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, newObj(), ProviderRefIndex, func(o client.Object) []string {
 		return []string{o.(T).ManagedSpec().ProviderRef.Name}
@@ -156,6 +166,7 @@ func setupKind[T giteav1alpha1.Managed](ctx context.Context, mgr ctrl.Manager, c
 		recorder:  mgr.GetEventRecorder(controllerName),
 		clients:   clients,
 		clock:     clk,
+		ops:       ops,
 	}
 	// A provider turning Ready (or not) matters to the resources using it; its periodic check time does not.
 	b := ctrl.NewControllerManagedBy(mgr).

@@ -128,6 +128,7 @@ type ManagedReconciler[T giteav1alpha1.Managed] struct {
 	recorder recorder.EventRecorder
 	clients  *giteaclient.Cache
 	clock    clock.PassiveClock
+	ops      *operationMetrics
 
 	// apiReader reads live, for what the cache does not hold (Secrets' data).
 	apiReader client.Reader
@@ -210,7 +211,7 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 		if err := r.markCreatePending(ctx, obj); err != nil {
 			return obs, err
 		}
-		createErr := r.adapter.Create(ctx, conn, obj)
+		createErr := r.ops.record(r.kind, operationCreate, func() error { return r.adapter.Create(ctx, conn, obj) })
 		exists := createErr != nil && (giteaclient.IsValidation(createErr) || giteaclient.IsConflict(createErr) ||
 			errors.Is(createErr, errAlreadyExists))
 		if createErr != nil && !exists {
@@ -262,7 +263,7 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 	}
 	drift := obs.Drift
 	status.ID = obs.ID // Update and the Observe after it find the object by id
-	if err := r.adapter.Update(ctx, conn, obj, obs); err != nil {
+	if err := r.ops.record(r.kind, operationUpdate, func() error { return r.adapter.Update(ctx, conn, obj, obs) }); err != nil {
 		return obs, err
 	}
 	after, err := r.adapter.Observe(ctx, conn, obj)
@@ -329,7 +330,7 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 		provider, conn, err := r.connect(ctx, obj, true)
 		if err == nil {
 			// An object already gone, or gone with the repository or organization holding it, is deleted.
-			err = ignoreAbsent(r.adapter.Delete(ctx, conn, obj))
+			err = r.ops.record(r.kind, operationDelete, func() error { return ignoreAbsent(r.adapter.Delete(ctx, conn, obj)) })
 		}
 		if giteaclient.IsLocked(err) {
 			// deletionPolicy says to delete it: the resource stays until Gitea lets it, or the policy changes.

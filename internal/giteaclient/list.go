@@ -56,7 +56,7 @@ func ListAll[T any](ctx context.Context, list func(gitea.ListOptions) ([]T, *git
 		if len(items) == 0 {
 			return all, nil
 		}
-		if total, ok := totalCount(resp); ok {
+		if total, ok := TotalCount(resp); ok {
 			if len(all) >= total {
 				return all, nil
 			}
@@ -70,7 +70,8 @@ func ListAll[T any](ctx context.Context, list func(gitea.ListOptions) ([]T, *git
 	return nil, fmt.Errorf("gitea: a list went past %d pages", maxPages)
 }
 
-func totalCount(resp *gitea.Response) (int, bool) {
+// TotalCount is a list's X-Total-Count: how many items all its pages hold; false without the header.
+func TotalCount(resp *gitea.Response) (int, bool) {
 	if resp == nil || resp.Response == nil {
 		return 0, false
 	}

@@ -42,10 +42,13 @@ import (
 // make, and Gitea read straight through its API.
 
 // readyProvider creates a namespace with a Ready provider "gitea" on the suite's Gitea.
-func readyProvider() string {
+func readyProvider() string { return readyProviderAt(gitea.URL) }
+
+// readyProviderAt creates a namespace with a Ready provider "gitea" whose url is giteaURL.
+func readyProviderAt(giteaURL string) string {
 	ns := newNamespace()
 	createSecret(ns, "gitea", map[string]string{"token": gitea.AdminToken})
-	p := newProvider(ns, gitea.URL)
+	p := newProvider(ns, giteaURL)
 	Eventually(ready(p), eventually, poll).Should(Equal("True/Connected"))
 	return ns
 }

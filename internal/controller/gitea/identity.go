@@ -18,6 +18,7 @@ package gitea
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
@@ -96,4 +97,24 @@ func ignoreNotOurs(err error) error {
 		return nil
 	}
 	return err
+}
+
+// instanceURL is a provider's url as the Gitea it reaches is known by in status.identity, so that the ways
+// of writing one address name one Gitea: the scheme and host in lower case, without the port the scheme
+// implies (443 for https, 80 for http), without a trailing dot on the host and without a trailing slash. A
+// path (a Gitea served under one) and any other port stay. A url that does not parse (the CRD admits none)
+// is taken as written, less a trailing slash.
+func instanceURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return strings.TrimRight(raw, "/")
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // an IPv6 address
+	}
+	if port != "" && (scheme != "https" || port != "443") && (scheme != "http" || port != "80") {
+		host += ":" + port
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
 }

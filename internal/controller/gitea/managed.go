@@ -449,9 +449,9 @@ func (r *ManagedReconciler[T]) dependencies(ctx context.Context, obj T, deleting
 	return deps, nil
 }
 
-// identity is the Gitea object obj stands for: its provider's Gitea, its kind and its key.
+// identity is the Gitea object obj stands for: its provider's Gitea (instanceURL), its kind and its key.
 func (r *ManagedReconciler[T]) identity(provider *giteav1alpha1.GiteaProvider, conn *Conn, obj T) string {
-	return strings.Join([]string{strings.TrimSuffix(provider.Spec.URL, "/"), r.kind, r.adapter.Key(conn, obj)}, " ")
+	return strings.Join([]string{instanceURL(provider.Spec.URL), r.kind, r.adapter.Key(conn, obj)}, " ")
 }
 
 // claim records obj's identity, and gives Conflict when an earlier-created resource claims the same; unless

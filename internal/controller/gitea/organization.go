@@ -18,6 +18,7 @@ package gitea
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,30 +128,46 @@ func (organizations) Update(ctx context.Context, c *Conn, o *giteav1alpha1.Organ
 }
 
 // Delete deletes the organization, found as Observe finds it: a name that now only redirects to another
-// organization is no longer this one's. Gitea refuses while it owns repositories: the condition names them,
-// and the delete is retried with backoff.
-func (organizations) Delete(ctx context.Context, c *Conn, o *giteav1alpha1.Organization) error {
+// organization is no longer this one's. Gitea refuses while it owns repositories, with a 500 the client
+// would retry: the DELETE is sent only once it has none, and until then the condition names them (the delete
+// is retried with backoff).
+func (organizations) Delete(_ context.Context, c *Conn, o *giteav1alpha1.Organization) error {
 	org, _, err := findOrg(c, string(o.Spec.Username), o.Status.AtProvider.Username, o.Status.ID)
 	if err != nil || org == nil {
 		return ignoreNotOurs(err)
 	}
-	name := org.Name
-	resp, err := c.SDK.DeleteOrg(name)
-	err = giteaclient.Wrap(resp, err)
-	// Gitea 1.26 answers the refusal with a 500, not a 422: look at what the organization owns.
-	if err == nil || giteaclient.IsNotFound(err) {
+	if err := refuseWhileOwning(c, org.Name); err != nil {
 		return err
 	}
-	repos, lerr := giteaclient.ListAll(ctx, func(opt sdk.ListOptions) ([]*sdk.Repository, *sdk.Response, error) {
-		return c.SDK.ListOrgRepos(name, sdk.ListOrgReposOptions{ListOptions: opt})
-	})
-	if lerr != nil || len(repos) == 0 {
+	resp, err := c.SDK.DeleteOrg(org.Name)
+	return giteaclient.Wrap(resp, err)
+}
+
+// namedRepositories is how many of the repositories blocking an organization's delete its condition names.
+const namedRepositories = 10
+
+// refuseWhileOwning is DeleteRefused when the organization owns repositories. One page tells: its
+// X-Total-Count counts them all, those the provider's user cannot see included.
+func refuseWhileOwning(c *Conn, name string) error {
+	repos, resp, err := c.SDK.ListOrgRepos(name, sdk.ListOrgReposOptions{ListOptions: sdk.ListOptions{Page: 1,
+		PageSize: namedRepositories}})
+	if err := giteaclient.Wrap(resp, err); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(repos))
+	total, ok := giteaclient.TotalCount(resp)
+	if !ok {
+		total = len(repos)
+	}
+	if total == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(repos)+1)
 	for _, r := range repos {
 		names = append(names, r.Name)
 	}
+	if more := total - len(repos); more > 0 {
+		names = append(names, fmt.Sprintf("%d more", more))
+	}
 	return reasonf(giteav1alpha1.ReasonDeleteRefused, "Gitea refuses to delete organization %s while it owns "+
-		"repositories: %s", name, strings.Join(names, ", "))
+		"repositories (%d): %s", name, total, strings.Join(names, ", "))
 }

@@ -197,19 +197,44 @@ var _ = Describe("Organization", func() {
 		Expect(got).To(HaveKeyWithValue("description", "made by hand"))
 	})
 
-	It("reports a delete Gitea refuses with the repositories that block it, and finishes once they are gone", func() {
+	It("gives Conflict to a second organization on the same Gitea reached through another spelling of its url", func() {
+		// http://LocalHost:<port>/ and http://localhost:<port> are one Gitea (the suite's, on 127.0.0.1).
+		local := strings.Replace(gitea.URL, "127.0.0.1", "localhost", 1)
+		first := newOrg(readyProviderAt(strings.Replace(local, "localhost", "LocalHost", 1)+"/"), "spelled", "acme-spelled", nil)
+		Eventually(conditionOf(first, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(statusOfCR(first).Identity).To(Equal(local + " Organization acme-spelled"))
+		second := newOrg(readyProviderAt(local), "spelled", "acme-spelled", nil)
+		Eventually(conditionOf(second, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/Conflict"))
+		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(first.Namespace + "/spelled"))
+		Expect(conditionOf(first, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
+	})
+
+	It("reports a delete Gitea refuses with the repositories that block it, never sending the DELETE, and finishes once they are gone", func() {
 		ns := readyProvider()
 		o := newOrg(ns, "acme", "acme-owner", nil)
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
-		giteaCall(http.MethodPost, "/orgs/acme-owner/repos", map[string]any{"name": "blocker"})
+		// One more than the suite's Gitea lists on a page: the condition counts them all, and names a page.
+		blockers := []string{"blocker-1", "blocker-2", "blocker-3", "blocker-4", "blocker-5", "blocker-6"}
+		for _, name := range blockers {
+			giteaCall(http.MethodPost, "/orgs/acme-owner/repos", map[string]any{"name": name})
+		}
 
 		Expect(k8sClient.Delete(ctx, o)).To(Succeed())
-		Eventually(func() string { return readyReason(o) }, eventually, poll).Should(And(HavePrefix(giteav1alpha1.ReasonDeleteRefused), ContainSubstring("blocker")))
+		Eventually(func() string { return readyReason(o) }, eventually, poll).Should(Equal(giteav1alpha1.ReasonDeleteRefused +
+			": Gitea refuses to delete organization acme-owner while it owns repositories (6): blocker-1, blocker-2, " +
+			"blocker-3, blocker-4, blocker-5, 1 more"))
+		// Gitea's refusal is a 500, which the client retries: it is never asked.
+		Expect(requests(ns+"/gitea", http.MethodDelete, "500")).To(BeZero())
+		Expect(requests(ns+"/gitea", http.MethodDelete, "204")).To(BeZero())
 
-		giteaCall(http.MethodDelete, "/repos/acme-owner/blocker", nil)
+		for _, name := range blockers {
+			giteaCall(http.MethodDelete, "/repos/acme-owner/"+name, nil)
+		}
 		Eventually(gone(o), eventually, poll).Should(BeTrue())
 		_, ok := orgInGitea("acme-owner")
 		Expect(ok).To(BeFalse())
+		Expect(requests(ns+"/gitea", http.MethodDelete, "204")).To(Equal(1.0))
+		Expect(requests(ns+"/gitea", http.MethodDelete, "500")).To(BeZero())
 	})
 })
 

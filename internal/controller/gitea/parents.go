@@ -64,6 +64,22 @@ func organizationOf(c *Conn, o giteav1alpha1.OrganizationReference, seen string)
 	return seen
 }
 
+// organizationMissing is NotFound when Gitea has no organization named org, or only redirects the name to
+// one renamed from it (findAccount): that one's teams and hooks are another's, and a create under the old
+// name would follow the redirect into it. nil when the organization is there.
+func organizationMissing(c *Conn, org string) error {
+	found, _, err := findOrg(c, org, "", 0)
+	if err != nil || found != nil {
+		return err
+	}
+	return organizationNotFound(org)
+}
+
+// organizationNotFound is the error for an organization Gitea does not have.
+func organizationNotFound(org string) error {
+	return reasonf(giteav1alpha1.ReasonNotFound, "the organization %s does not exist in Gitea", org)
+}
+
 // parentDependencies are the Repository and Organization resources refs name (nil ones are skipped).
 func parentDependencies(repositoryRef, organizationRef *giteav1alpha1.LocalObjectReference) []Dependency {
 	var deps []Dependency

@@ -64,10 +64,11 @@ func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repos
 	if err != nil && !giteaclient.IsNotFound(err) {
 		return Observation{}, err
 	}
-	// Gitea redirects an old name to the repository renamed from it (redirected), and the new name of a
-	// rename may be another repository's: once the status has an id, what has another id is ours only if
-	// ours is gone.
-	if repo != nil && redirected(name, repo.Name, repo.ID, r.Status.ID) {
+	// Gitea redirects an old name, of the repository or of its owner, to what was renamed from it
+	// (redirected), and the new name of a rename may be another repository's: once the status has an id,
+	// what has another id is ours only if ours is gone.
+	if repo != nil && (redirected(name, repo.Name, repo.ID, r.Status.ID) ||
+		repo.Owner != nil && redirected(owner, repo.Owner.UserName, repo.ID, r.Status.ID)) {
 		repo = nil
 	}
 	if r.Status.ID != 0 && (repo == nil || repo.ID != r.Status.ID) {
@@ -230,7 +231,9 @@ type createRepoOption struct {
 	Readme        *string `json:"readme,omitempty"`
 }
 
-// createPath is the create endpoint for the repository's owner, which must exist.
+// createPath is the create endpoint for the repository's owner, which must exist: an account Gitea only
+// redirects the owner's name to (renamed from it) is not the owner (findAccount), and a create at the old
+// name would follow the redirect into it.
 func (a repositories) createPath(c *Conn, r *giteav1alpha1.Repository) (string, error) {
 	owner := a.owner(c, r)
 	switch {
@@ -239,17 +242,19 @@ func (a repositories) createPath(c *Conn, r *giteav1alpha1.Repository) (string, 
 	case strings.EqualFold(owner, c.Self):
 		return "/user/repos", nil
 	}
-	_, resp, err := c.SDK.GetOrg(owner)
-	if err = giteaclient.Wrap(resp, err); err == nil {
+	org, _, err := findOrg(c, owner, "", 0)
+	switch {
+	case err != nil:
+		return "", err
+	case org != nil:
 		return "/orgs/" + url.PathEscape(owner) + "/repos", nil
-	} else if !giteaclient.IsNotFound(err) {
-		return "", err
 	}
-	_, resp, err = c.SDK.GetUserInfo(owner)
-	if err = giteaclient.Wrap(resp, err); giteaclient.IsNotFound(err) {
-		return "", reasonf(giteav1alpha1.ReasonNotFound, "the owner %s is neither a user nor an organization in Gitea", owner)
-	} else if err != nil {
+	user, _, err := findUser(c, owner, "", 0)
+	switch {
+	case err != nil:
 		return "", err
+	case user == nil:
+		return "", reasonf(giteav1alpha1.ReasonNotFound, "the owner %s is neither a user nor an organization in Gitea", owner)
 	}
 	return "/admin/users/" + url.PathEscape(owner) + "/repos", nil
 }

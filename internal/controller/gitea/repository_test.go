@@ -159,6 +159,30 @@ var _ = Describe("Repository", func() {
 		Expect(conditionMessage(r, giteav1alpha1.ConditionReady)).To(ContainSubstring("nobody-here"))
 	})
 
+	It("takes an owner name Gitea only redirects as missing: never creates a repository in the account renamed from it, nor adopts one there", func() {
+		ns := readyProvider()
+		// An organization and a user renamed in Gitea: their old names now redirect to them.
+		createOrgInGitea("repo-org-was")
+		giteaCall(http.MethodPost, "/orgs/repo-org-was/rename", map[string]any{"new_name": "repo-org-is"})
+		Expect(gitea.CreateUser(ctx, "repo-user-was", "Passw0rd-long!", false)).To(Succeed())
+		giteaCall(http.MethodPost, "/admin/users/repo-user-was/rename", map[string]any{"new_username": "repo-user-is"})
+		for owner, create := range map[string]string{"repo-org": "/orgs/repo-org-is/repos", "repo-user": "/admin/users/repo-user-is/repos"} {
+			giteaCall(http.MethodPost, create, map[string]any{"name": "theirs"})
+			for _, name := range []string{"theirs", "mine"} {
+				r := newRepo(ns, owner+"-"+name, owner+"-was", name, nil)
+				Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+				Expect(conditionMessage(r, giteav1alpha1.ConditionReady)).To(Equal("the owner " + owner +
+					"-was is neither a user nor an organization in Gitea"))
+				Expect(statusOfCR(r).Origin).To(BeEmpty())
+				deleteCR(r)
+			}
+			_, ok := repoInGitea(owner + "-is/theirs")
+			Expect(ok).To(BeTrue(), "the repository of the renamed account is gone")
+			_, ok = repoInGitea(owner + "-is/mine")
+			Expect(ok).To(BeFalse(), "a repository was created in the renamed account")
+		}
+	})
+
 	It("waits for its organizationRef (DependencyNotReady), is created as soon as the Organization is Ready, and follows its rename", func() {
 		ns := readyProvider()
 		r := newRepo(ns, "svc", "", "svc", func(r *giteav1alpha1.Repository) {

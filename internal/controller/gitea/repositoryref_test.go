@@ -66,7 +66,7 @@ var _ = Describe("an Organization and its Repository resources", func() {
 
 		Expect(k8sClient.Delete(ctx, org)).To(Succeed())
 		Eventually(func() string { return conditionMessage(org, giteav1alpha1.ConditionReady) }, eventually, poll).
-			Should(ContainSubstring("while it owns repositories: blocker"))
+			Should(ContainSubstring("while it owns repositories (1): blocker"))
 
 		Expect(k8sClient.Delete(ctx, repo)).To(Succeed())
 		Eventually(gone(repo), eventually, poll).Should(BeTrue())

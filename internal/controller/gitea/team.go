@@ -78,7 +78,7 @@ func (teams) Observe(ctx context.Context, c *Conn, t *giteav1alpha1.Team) (Obser
 	org := orgOf(c, t)
 	team, err := lookupTeam(ctx, c, t, org)
 	if giteaclient.IsNotFound(err) {
-		return Observation{}, reasonf(giteav1alpha1.ReasonNotFound, "organization %s does not exist in Gitea", org)
+		return Observation{}, organizationNotFound(org)
 	}
 	if err != nil || team == nil {
 		return Observation{}, err
@@ -126,13 +126,16 @@ func (teams) Observe(ctx context.Context, c *Conn, t *giteav1alpha1.Team) (Obser
 }
 
 // lookupTeam reads the team by the id the status recorded, or else finds it by name in its organization; nil
-// when there is none. A missing organization is a giteaclient NotFound.
+// when there is none. A missing organization, or a name Gitea only redirects to a renamed one, is NotFound.
 func lookupTeam(ctx context.Context, c *Conn, t *giteav1alpha1.Team, org string) (*sdk.Team, error) {
 	if t.Status.ID != 0 {
 		team, resp, err := c.SDK.GetTeam(t.Status.ID)
 		if err = giteaclient.Wrap(resp, err); !giteaclient.IsNotFound(err) {
 			return team, err
 		}
+	}
+	if err := organizationMissing(c, org); err != nil {
+		return nil, err
 	}
 	return teamNamed(ctx, c, org, t.Spec.Name)
 }

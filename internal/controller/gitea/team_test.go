@@ -207,11 +207,29 @@ var _ = Describe("Team", func() {
 		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(ns + "/ops"))
 	})
 
+	It("takes an organization name Gitea only redirects as missing: never creates a team in the organization renamed from it, nor adopts one there", func() {
+		ns := readyProvider()
+		createOrgInGitea("team-org-was")
+		giteaCall(http.MethodPost, "/orgs/team-org-was/rename", map[string]any{"new_name": "team-org-is"})
+		createTeamInGitea("team-org-is", "theirs")
+		for _, name := range []string{"theirs", "mine"} {
+			t := newTeam(ns, name, "team-org-was", name, nil)
+			Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+			Expect(conditionMessage(t, giteav1alpha1.ConditionReady)).To(Equal("the organization team-org-was does not exist in Gitea"))
+			Expect(statusOfCR(t).Origin).To(BeEmpty())
+			deleteCR(t)
+		}
+		_, ok := teamInGitea("team-org-is", "theirs")
+		Expect(ok).To(BeTrue(), "the team of the renamed organization is gone")
+		_, ok = teamInGitea("team-org-is", "mine")
+		Expect(ok).To(BeFalse(), "a team was created in the renamed organization")
+	})
+
 	It("names a missing organization, member or repository in its condition", func() {
 		ns := readyProvider()
 		noOrg := newTeam(ns, "no-org", "tmissing-nowhere", "devs", nil)
 		Eventually(conditionOf(noOrg, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
-		Expect(conditionMessage(noOrg, giteav1alpha1.ConditionReady)).To(Equal("organization tmissing-nowhere does not exist in Gitea"))
+		Expect(conditionMessage(noOrg, giteav1alpha1.ConditionReady)).To(Equal("the organization tmissing-nowhere does not exist in Gitea"))
 
 		createOrgInGitea("tmissing")
 		t := newTeam(ns, "devs", "tmissing", "devs", func(t *giteav1alpha1.Team) {

@@ -237,12 +237,18 @@ func observation(t hookTarget, h *hook, showURL bool) giteav1alpha1.WebhookObser
 
 // find reads the hook by the id in the status, or, without one (or when that hook is gone), looks for the
 // one hook of the target with the spec's type and hookURL. More than one such hook cannot be adopted safely.
+// An organization name Gitea only redirects is NotFound (organizationMissing).
 func (webhooks) find(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t hookTarget, hookURL string) (*hook, error) {
 	if id := w.Status.ID; id != 0 {
 		h := &hook{}
 		_, err := c.Client.Do(ctx, http.MethodGet, t.hooksPath()+"/"+strconv.FormatInt(id, 10), nil, nil, h)
 		if !giteaclient.IsNotFound(err) {
 			return h, err
+		}
+	}
+	if t.organization != "" {
+		if err := organizationMissing(c, t.organization); err != nil {
+			return nil, err
 		}
 	}
 	hooks, err := giteaclient.ListAll(ctx, func(opt sdk.ListOptions) ([]*hook, *sdk.Response, error) {
@@ -252,7 +258,7 @@ func (webhooks) find(ctx context.Context, c *Conn, w *giteav1alpha1.Webhook, t h
 		return page, &sdk.Response{Response: resp}, err
 	})
 	if giteaclient.IsNotFound(err) && t.organization != "" {
-		return nil, reasonf(giteav1alpha1.ReasonNotFound, "the organization %s does not exist in Gitea", t.organization)
+		return nil, organizationNotFound(t.organization)
 	}
 	if giteaclient.IsNotFound(err) {
 		return nil, repositoryMissing(t.repository)

@@ -316,6 +316,23 @@ var _ = Describe("Webhook", func() {
 		Expect(conditionMessage(noOrg, giteav1alpha1.ConditionReady)).To(Equal("the organization nobody-org does not exist in Gitea"))
 	})
 
+	It("takes an organization name Gitea only redirects as missing: never hooks the organization renamed from it, nor adopts its hook", func() {
+		ns := readyProvider()
+		createOrgInGitea("hook-org-was")
+		giteaCall(http.MethodPost, "/orgs/hook-org-was/rename", map[string]any{"new_name": "hook-org-is"})
+		theirs := createHookInGitea("hook-org-is", "https://ci.example.com/theirs", nil)
+		for _, name := range []string{"theirs", "mine"} {
+			w := newWebhook(ns, name, "", "https://ci.example.com/"+name, func(w *giteav1alpha1.Webhook) {
+				w.Spec.Organization = ptr.To[giteav1alpha1.Username]("hook-org-was")
+			})
+			Eventually(conditionOf(w, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("False/NotFound"))
+			Expect(conditionMessage(w, giteav1alpha1.ConditionReady)).To(Equal("the organization hook-org-was does not exist in Gitea"))
+			Expect(statusOfCR(w).Origin).To(BeEmpty())
+			deleteCR(w)
+		}
+		Expect(hooksOf("hook-org-is")).To(ConsistOf(HaveField("ID", theirs)), "the renamed organization's hooks changed")
+	})
+
 	It("hooks an organization named by organizationRef once it is Ready, and replaces the hook when its type changes", func() {
 		ns := readyProvider()
 		w := newWebhook(ns, "org-hook", "", "https://chat.example.com/org", func(w *giteav1alpha1.Webhook) {

@@ -47,7 +47,8 @@ var _ = Describe("an object of an archived repository", func() {
 		// A change: the rule is still there and usable (Ready), the spec is not applied (Synced), and why.
 		update(kept, func(b *giteav1alpha1.BranchProtection) { b.Spec.RequiredApprovals = ptr.To[int64](2) })
 		Eventually(conditionOf(kept, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("False/Locked"))
-		Expect(readyReason(kept)).To(HavePrefix(giteav1alpha1.ReasonAvailable + ": "))
+		Expect(conditionOf(kept, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"),
+			"Ready, of this generation too")
 		Expect(conditionMessage(kept, giteav1alpha1.ConditionSynced)).To(And(
 			ContainSubstring("while its repository is archived"), ContainSubstring(repo+" is archived")))
 		Expect(eventReasonsOf(kept)).To(ContainElement(giteav1alpha1.ReasonLocked))

@@ -611,6 +611,10 @@ func (r *ManagedReconciler[T]) done(ctx context.Context, obj, orig T, provider *
 		if !meta.IsStatusConditionTrue(obj.ManagedStatus().Conditions, giteav1alpha1.ConditionReady) ||
 			reason == giteav1alpha1.ReasonNotFound || reason == giteav1alpha1.ReasonConflict {
 			r.setReady(obj, metav1.ConditionFalse, reason, "%s", err.Error())
+		} else {
+			// Ready stays True, and is as true of this generation: the object exists in Gitea.
+			meta.FindStatusCondition(obj.ManagedStatus().Conditions, giteav1alpha1.ConditionReady).ObservedGeneration =
+				obj.GetGeneration()
 		}
 	}
 	obj.ManagedStatus().ObservedGeneration = obj.GetGeneration()

@@ -23,7 +23,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -34,6 +33,7 @@ import (
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	giteactrl "kemper.buzz/nuop/internal/controller/gitea"
+	"kemper.buzz/nuop/internal/engine"
 	"kemper.buzz/nuop/internal/health"
 )
 
@@ -62,25 +62,15 @@ func projectKinds(scheme *runtime.Scheme) ([]schema.GroupVersionKind, error) {
 
 // unserved lists the kinds of gvks the API server does not serve, sorted: their CRDs are not installed.
 func unserved(dc discovery.DiscoveryInterface, gvks []schema.GroupVersionKind) ([]string, error) {
-	served := map[schema.GroupVersionKind]bool{}
-	asked := map[schema.GroupVersion]bool{}
+	resource := engine.Resources(dc)
 	var missing []string
 	for _, gvk := range gvks {
-		gv := gvk.GroupVersion()
-		if !asked[gv] {
-			asked[gv] = true
-			list, err := dc.ServerResourcesForGroupVersion(gv.String())
-			if err != nil && !apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("discovering %s: %w", gv, err)
-			}
-			if list != nil {
-				for _, r := range list.APIResources {
-					served[gv.WithKind(r.Kind)] = true
-				}
-			}
-		}
-		if !served[gvk] {
+		_, err := resource(gvk)
+		switch {
+		case engine.IsNotServed(err):
 			missing = append(missing, gvk.Kind+"."+gvk.Group)
+		case err != nil:
+			return nil, err
 		}
 	}
 	slices.Sort(missing)

@@ -270,7 +270,7 @@ func (e *Engine) sync(ctx context.Context) {
 		info, err := resolveKind(resources, cfg)
 		switch {
 		case err == nil:
-		case isNotServed(err):
+		case IsNotServed(err):
 			status[cfg.Name] = statusOf(s, StatePending, err.Error()+"; starts when the kind is served")
 			continue
 		default:

@@ -92,5 +92,3 @@ func ReleaseFinalizers(ctx context.Context, mc metadata.Interface, c client.Clie
 		opts.Continue = list.Continue
 	}
 }
-
-func isNotServed(err error) bool { return errors.Is(err, errKindNotServed) }

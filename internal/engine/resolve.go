@@ -116,7 +116,18 @@ func probeFieldSelector(ctx context.Context, mc metadata.Interface, info kindInf
 
 // Resource finds the resource of gvk through discovery.
 func Resource(dc discovery.DiscoveryInterface, gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
-	cfg := script.Config{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}
-	info, err := resolveKind(dc.ServerResourcesForGroupVersion, cfg)
-	return info.resource, err
+	return Resources(dc)(gvk)
 }
+
+// Resources finds resources of kinds through discovery, asking it once per group/version. An error
+// IsNotServed says is a kind the API server does not serve (its CRD is not installed).
+func Resources(dc discovery.DiscoveryInterface) func(schema.GroupVersionKind) (schema.GroupVersionResource, error) {
+	resources := memoized(dc)
+	return func(gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
+		info, err := resolveKind(resources, script.Config{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind})
+		return info.resource, err
+	}
+}
+
+// IsNotServed reports whether err says the API server does not serve a kind.
+func IsNotServed(err error) bool { return errors.Is(err, errKindNotServed) }

@@ -107,20 +107,25 @@ func LoadMappingFiles(dir string) (mappings []Mapping, warnings []string, errs [
 	return mappings, warnings, errs
 }
 
-// unknownKeys lists the keys of a mapping document that Mapping has no field for.
-func unknownKeys(doc *yaml.Node) []string {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil
-	}
+// mappingKeys are the YAML keys of Mapping's fields.
+var mappingKeys = func() map[string]bool {
 	known := map[string]bool{}
 	t := reflect.TypeFor[Mapping]()
 	for i := range t.NumField() {
 		known[strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]] = true
 	}
+	return known
+}()
+
+// unknownKeys lists the keys of a mapping document that Mapping has no field for.
+func unknownKeys(doc *yaml.Node) []string {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
 	var unknown []string
 	pairs := doc.Content[0].Content
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if !known[pairs[i].Value] {
+		if !mappingKeys[pairs[i].Value] {
 			unknown = append(unknown, pairs[i].Value)
 		}
 	}

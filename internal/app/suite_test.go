@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 var (
@@ -39,8 +40,7 @@ var (
 )
 
 func TestApp(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "App Suite")
+	ginkgorun.Specs(t, "App Suite")
 }
 
 var _ = BeforeSuite(func() {

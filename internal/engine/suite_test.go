@@ -44,6 +44,7 @@ import (
 	"kemper.buzz/nuop/internal/procs"
 	"kemper.buzz/nuop/internal/script"
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 const instance = "engine-test"
@@ -59,8 +60,7 @@ var (
 )
 
 func TestEngine(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "Engine Suite")
+	ginkgorun.Specs(t, "Engine Suite")
 }
 
 var _ = BeforeSuite(func() {

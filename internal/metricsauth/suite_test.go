@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 var (
@@ -35,8 +36,7 @@ var (
 )
 
 func TestMetricsAuth(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "Metrics auth Suite")
+	ginkgorun.Specs(t, "Metrics auth Suite")
 }
 
 var _ = BeforeSuite(func() {

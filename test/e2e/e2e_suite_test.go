@@ -33,6 +33,7 @@ import (
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 var (
@@ -43,8 +44,7 @@ var (
 )
 
 func TestE2E(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "e2e suite")
+	ginkgorun.Specs(t, "e2e suite")
 }
 
 var _ = BeforeSuite(func() {

@@ -42,6 +42,7 @@ import (
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 var (
@@ -59,8 +60,7 @@ var (
 )
 
 func TestMonitoring(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "monitoring suite")
+	ginkgorun.Specs(t, "monitoring suite")
 }
 
 var _ = BeforeSuite(func() {

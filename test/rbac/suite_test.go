@@ -40,6 +40,7 @@ import (
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 var (
@@ -53,8 +54,7 @@ var (
 )
 
 func TestRBAC(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "RBAC proof")
+	ginkgorun.Specs(t, "RBAC proof")
 }
 
 var _ = BeforeSuite(func() {

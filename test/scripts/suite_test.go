@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 var (
@@ -49,8 +50,7 @@ var (
 )
 
 func TestScripts(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "Example Scripts Suite")
+	ginkgorun.Specs(t, "Example Scripts Suite")
 }
 
 var _ = BeforeSuite(func() {

@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 // The suite installs the generated CRDs (config/crd/bases) into a real kube-apiserver and shows what they
@@ -48,8 +49,7 @@ var (
 )
 
 func TestAPI(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "Gitea API Suite")
+	ginkgorun.Specs(t, "Gitea API Suite")
 }
 
 var _ = BeforeSuite(func() {

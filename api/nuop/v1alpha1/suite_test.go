@@ -34,6 +34,7 @@ import (
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 // The suite installs the generated CRD (config/crd/bases) into a real kube-apiserver and shows what it
@@ -50,8 +51,7 @@ var (
 )
 
 func TestAPI(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "NuOperator API Suite")
+	ginkgorun.Specs(t, "NuOperator API Suite")
 }
 
 var _ = BeforeSuite(func() {

@@ -33,6 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,6 +45,7 @@ import (
 	giteav1alpha1 "kemper.buzz/nuop/api/gitea/v1alpha1"
 	"kemper.buzz/nuop/internal/giteaclient"
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 	"kemper.buzz/nuop/test/utils/giteaserver"
 )
 
@@ -69,8 +71,7 @@ const (
 )
 
 func TestGitea(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "Gitea Controller Suite")
+	ginkgorun.Specs(t, "Gitea Controller Suite")
 }
 
 var _ = BeforeSuite(func() {
@@ -162,9 +163,12 @@ func fresh[T client.Object](o T) T {
 	return got
 }
 
-// update applies edit to a fresh copy of o and writes it.
+// update applies edit to a fresh copy of o and writes it, again on a conflict: the controllers write the
+// status (which moves the resourceVersion) at any time.
 func update[T client.Object](o T, edit func(T)) {
-	got := fresh(o)
-	edit(got)
-	Expect(k8sClient.Update(ctx, got)).To(Succeed())
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got := fresh(o)
+		edit(got)
+		return k8sClient.Update(ctx, got)
+	})).To(Succeed())
 }

@@ -44,6 +44,7 @@ import (
 
 	nuopv1alpha1 "kemper.buzz/nuop/api/nuop/v1alpha1"
 	"kemper.buzz/nuop/test/utils"
+	"kemper.buzz/nuop/test/utils/ginkgorun"
 )
 
 const (
@@ -73,8 +74,7 @@ var (
 )
 
 func TestNuOperatorController(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "NuOperator Controller Suite")
+	ginkgorun.Specs(t, "NuOperator Controller Suite")
 }
 
 var _ = BeforeSuite(func() {

@@ -117,10 +117,10 @@ var _ = Describe("Label", func() {
 		Expect(found[0]).To(HaveKeyWithValue("is_archived", true))
 
 		// A spec change, a rename included, is applied at once and keeps the label's id.
-		got = fresh(l)
-		got.Spec.Name = "kind/defect"
-		got.Spec.Description = ptr.To("something is broken")
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		update(l, func(got *giteav1alpha1.Label) {
+			got.Spec.Name = "kind/defect"
+			got.Spec.Description = ptr.To("something is broken")
+		})
 		Eventually(func() []map[string]any { return labelsInGitea(testOrg+"/label-ref", "kind/defect") }, eventually, poll).
 			Should(ConsistOf(SatisfyAll(HaveKeyWithValue("id", BeNumerically("==", id)),
 				HaveKeyWithValue("description", "something is broken"))))

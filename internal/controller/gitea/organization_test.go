@@ -102,9 +102,7 @@ var _ = Describe("Organization", func() {
 		Expect(org).To(HaveKeyWithValue("full_name", "Acme Corp"))
 
 		// A spec change is applied at once.
-		got = fresh(o)
-		got.Spec.Website = ptr.To("https://acme.example.com")
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		update(o, func(got *giteav1alpha1.Organization) { got.Spec.Website = ptr.To("https://acme.example.com") })
 		Eventually(func() any { org, _ := orgInGitea("acme-create"); return org["website"] }, eventually, poll).
 			Should(Equal("https://acme.example.com"))
 
@@ -118,9 +116,7 @@ var _ = Describe("Organization", func() {
 		o := newOrg(ns, "acme", "acme-old", nil)
 		Eventually(conditionOf(o, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
 		id := fresh(o).Status.ID
-		got := fresh(o)
-		got.Spec.Username = "acme-new"
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		update(o, func(got *giteav1alpha1.Organization) { got.Spec.Username = "acme-new" })
 		Eventually(conditionOf(o, giteav1alpha1.ConditionSynced), eventually, poll).Should(Equal("True/UpToDate"))
 		Expect(fresh(o).Status.ID).To(Equal(id))
 		Expect(fresh(o).Status.AtProvider.Username).To(Equal("acme-new"))

@@ -96,9 +96,12 @@ func readyMessage(p *giteav1alpha1.GiteaProvider) string {
 
 // recheck changes the provider's spec (its checkInterval), which makes the controller check at once.
 func recheck(p *giteav1alpha1.GiteaProvider) {
-	got := fresh(p)
-	got.Spec.CheckInterval.Duration += time.Minute
-	Expect(k8sClient.Update(ctx, got)).To(Succeed())
+	update(p, func(got *giteav1alpha1.GiteaProvider) { got.Spec.CheckInterval.Duration += time.Minute })
+}
+
+// setTLS sets the provider's spec.tls.
+func setTLS(p *giteav1alpha1.GiteaProvider, tls *giteav1alpha1.ProviderTLS) {
+	update(p, func(got *giteav1alpha1.GiteaProvider) { got.Spec.TLS = tls })
 }
 
 // eventReasons are the reasons of the events about the provider, oldest first.
@@ -244,30 +247,22 @@ var _ = Describe("GiteaProvider", func() {
 		Expect(readyMessage(p)).To(ContainSubstring("set tls.caBundle"))
 
 		createSecret(ns, "ca", map[string]string{"ca.crt": string(front.CAPEM)})
-		got := fresh(p)
-		got.Spec.TLS = &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
-			SecretRef: &giteav1alpha1.LocalKeyReference{Name: "ca", Key: "ca.crt"}}}
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		setTLS(p, &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
+			SecretRef: &giteav1alpha1.LocalKeyReference{Name: "ca", Key: "ca.crt"}}})
 		Eventually(ready(p), eventually, poll).Should(Equal("True/Connected"))
 
 		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca"},
 			Data: map[string]string{"bundle.pem": string(front.CAPEM)}})).To(Succeed())
-		got = fresh(p)
-		got.Spec.TLS = &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
-			ConfigMapRef: &giteav1alpha1.LocalKeyReference{Name: "ca", Key: "bundle.pem"}}}
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		setTLS(p, &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
+			ConfigMapRef: &giteav1alpha1.LocalKeyReference{Name: "ca", Key: "bundle.pem"}}})
 		Eventually(ready(p), eventually, poll).Should(Equal("True/Connected"))
 
-		got = fresh(p)
-		got.Spec.TLS = &giteav1alpha1.ProviderTLS{InsecureSkipVerify: true}
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		setTLS(p, &giteav1alpha1.ProviderTLS{InsecureSkipVerify: true})
 		Eventually(ready(p), eventually, poll).Should(Equal("True/Connected"))
 
 		// A CA bundle that is not PEM is a TLS problem too, named as such.
-		got = fresh(p)
-		got.Spec.TLS = &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
-			SecretRef: &giteav1alpha1.LocalKeyReference{Name: "gitea", Key: "token"}}}
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		setTLS(p, &giteav1alpha1.ProviderTLS{CABundle: &giteav1alpha1.CABundleSource{
+			SecretRef: &giteav1alpha1.LocalKeyReference{Name: "gitea", Key: "token"}}})
 		Eventually(ready(p), eventually, poll).Should(Equal("False/TLSError"))
 	})
 

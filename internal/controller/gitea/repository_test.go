@@ -196,9 +196,7 @@ var _ = Describe("Repository", func() {
 		_, ok := repoInGitea("repo-ref-org/svc")
 		Expect(ok).To(BeTrue())
 
-		got := fresh(o)
-		got.Spec.Username = "repo-ref-org2"
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		update(o, func(got *giteav1alpha1.Organization) { got.Spec.Username = "repo-ref-org2" })
 		Eventually(func() string { return fresh(r).Status.AtProvider.Owner }, eventually, poll).Should(Equal("repo-ref-org2"))
 		Expect(conditionOf(r, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
 	})

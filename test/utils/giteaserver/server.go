@@ -390,6 +390,12 @@ APP_DATA_PATH = {{.Work}}/data
 STATIC_ROOT_PATH = {{.StaticRoot}}
 DISABLE_SSH = true
 START_SSH_SERVER = false
+; Gitea keeps an authorized_keys file in $HOME/.ssh by default, even with SSH disabled: every key a test
+; adds would land in the user's own file. Adding a deploy key also takes that file's lock inside a database
+; transaction, while deleting one takes the lock and then reads the keys: two such requests at once
+; deadlock Gitea for good on SQLite's shared cache.
+SSH_CREATE_AUTHORIZED_KEYS_FILE = false
+SSH_ROOT_PATH = {{.Work}}/ssh
 OFFLINE_MODE = true
 LFS_START_SERVER = false
 

@@ -18,6 +18,8 @@ package giteaserver
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -26,10 +28,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 type apiUser struct {
@@ -214,5 +219,42 @@ func TestMissingBinary(t *testing.T) {
 	_, err := Start(t.Context(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "make gitea") {
 		t.Errorf("got %v, want an error saying to run make gitea", err)
+	}
+}
+
+// A key added to Gitea stays inside the server's work path: nothing is written to the user's
+// ~/.ssh/authorized_keys, and Gitea takes none of the authorized_keys locks whose order with its database
+// transactions can deadlock it when deploy keys are added and deleted at once.
+func TestKeysStayInTheWorkPath(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	s := StartT(t, Options{})
+	ctx := t.Context()
+	if _, err := s.Do(ctx, http.MethodPost, "/user/repos", map[string]any{"name": "keys"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key struct {
+		ID int64 `json:"id"`
+	}
+	if _, err := s.Do(ctx, http.MethodPost, "/repos/"+s.AdminUser+"/keys/keys", map[string]any{
+		"key": string(ssh.MarshalAuthorizedKey(sshPub)), "title": "ci", "read_only": true,
+	}, &key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Do(ctx, http.MethodDelete, fmt.Sprintf("/repos/%s/keys/keys/%d", s.AdminUser, key.ID), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(home, ".ssh"), filepath.Join(s.WorkPath, "ssh")} {
+		if _, err := os.Stat(filepath.Join(dir, "authorized_keys")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Gitea keeps an authorized_keys file in %s (stat: %v)", dir, err)
+		}
 	}
 }

@@ -150,7 +150,10 @@ func (deployKeys) create(ctx context.Context, c *Conn, k *giteav1alpha1.DeployKe
 		"read_only": or(k.Spec.ReadOnly, true),
 	}
 	created := &deployKey{}
-	if _, err := c.Client.Do(ctx, http.MethodPost, repoPath(repo)+"/keys", nil, body, created); err != nil {
+	if err := c.Client.WithKeyWriteLock(ctx, func() error {
+		_, err := c.Client.Do(ctx, http.MethodPost, repoPath(repo)+"/keys", nil, body, created)
+		return err
+	}); err != nil {
 		return err
 	}
 	k.Status.ID = created.ID
@@ -189,6 +192,8 @@ func (a deployKeys) Delete(ctx context.Context, c *Conn, k *giteav1alpha1.Deploy
 }
 
 func deleteKey(ctx context.Context, c *Conn, repo string, id int64) error {
-	_, err := c.Client.Do(ctx, http.MethodDelete, keyPath(repo, id), nil, nil, nil)
-	return ignoreAbsent(err)
+	return ignoreAbsent(c.Client.WithKeyWriteLock(ctx, func() error {
+		_, err := c.Client.Do(ctx, http.MethodDelete, keyPath(repo, id), nil, nil, nil)
+		return err
+	}))
 }

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"kemper.buzz/nuop/internal/procs"
 )
@@ -110,13 +111,40 @@ func (s *Snapshots) privateRoot() (string, error) {
 		return "", errors.New("snapshots are closed")
 	}
 	if s.root == "" {
-		root, err := os.MkdirTemp("", "nuop-scripts-")
+		removeStaleRoots(os.TempDir())
+		root, err := os.MkdirTemp("", rootPrefix())
 		if err != nil {
 			return "", fmt.Errorf("no private directory for copies of the scripts: %w", err)
 		}
 		s.root, s.current, s.unloaded, s.taken = root, map[string]*snapshot{}, map[string]bool{}, map[*snapshot]struct{}{}
 	}
 	return s.root, nil
+}
+
+// rootPrefix starts the name of this process's directory of copies: nuop-scripts-<pid>-.
+func rootPrefix() string { return fmt.Sprintf("nuop-scripts-%d-", os.Getpid()) }
+
+// removeStaleRoots removes the directories of copies a process that ended without Close left in tmp (it was
+// killed, or it crashed): those of a process id no process has, and those of this process's own id, which
+// a container's restarts reuse (the manager is its process 1, and an emptyDir at /tmp outlives each run). A
+// directory of a running process, such as another manager's on a shared host, stays.
+func removeStaleRoots(tmp string) {
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		var pid int
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "nuop-scripts-") {
+			continue
+		}
+		if _, err := fmt.Sscanf(e.Name(), "nuop-scripts-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if pid == os.Getpid() || errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+		}
+	}
 }
 
 // discard removes a snapshot whose load failed.

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -370,5 +371,46 @@ func mustSymlink(t *testing.T, target, link string) {
 	t.Helper()
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The copies a killed or crashed process left behind go when the next one makes its directory: those of a
+// process id nothing runs under, and those of its own id (a restarted container's manager is process 1
+// again). A running process's directory, and anything not named as ours, stay.
+func TestSnapshotRemovesWhatAnEndedProcessLeft(t *testing.T) {
+	tmp := privateTemp(t)
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	leftovers := map[string]bool{ // name → whether it must stay
+		fmt.Sprintf("nuop-scripts-%d-1", os.Getpid()):       false,
+		fmt.Sprintf("nuop-scripts-%d-2", ended.Process.Pid): false,
+		fmt.Sprintf("nuop-scripts-%d-3", os.Getppid()):      true,
+		"nuop-scripts-123456789":                            true, // not a name we give
+		fmt.Sprintf("someone-else-%d-4", ended.Process.Pid): true,
+	}
+	for name := range leftovers {
+		if err := os.MkdirAll(filepath.Join(tmp, name, "script"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "fresh")
+	writeVersion(t, dir, "v1", false)
+	l, _ := newSnapshotLoader(t)
+	if _, err := l.Load(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for name, stays := range leftovers {
+		_, err := os.Stat(filepath.Join(tmp, name))
+		if exists := err == nil; exists != stays {
+			t.Errorf("%s: exists %v, want %v", name, exists, stays)
+		}
+	}
+	if got := snapshotDirs(t, tmp); !slices.ContainsFunc(got, func(d string) bool {
+		return strings.HasPrefix(filepath.Base(filepath.Dir(d)), fmt.Sprintf("nuop-scripts-%d-", os.Getpid())) &&
+			strings.HasPrefix(filepath.Base(d), "fresh-")
+	}) {
+		t.Errorf("no copy of the loaded script in this process's directory: %v", got)
 	}
 }

@@ -111,7 +111,7 @@ func (s *Snapshots) privateRoot() (string, error) {
 		return "", errors.New("snapshots are closed")
 	}
 	if s.root == "" {
-		removeStaleRoots(os.TempDir())
+		staleRootsSweep.Do(func() { removeStaleRoots(os.TempDir()) })
 		root, err := os.MkdirTemp("", rootPrefix())
 		if err != nil {
 			return "", fmt.Errorf("no private directory for copies of the scripts: %w", err)
@@ -123,6 +123,10 @@ func (s *Snapshots) privateRoot() (string, error) {
 
 // rootPrefix starts the name of this process's directory of copies: nuop-scripts-<pid>-.
 func rootPrefix() string { return fmt.Sprintf("nuop-scripts-%d-", os.Getpid()) }
+
+// staleRootsSweep runs removeStaleRoots once per process: before its first directory of copies, so that
+// it never removes a directory of its own still in use (a process may hold several Snapshots).
+var staleRootsSweep sync.Once
 
 // removeStaleRoots removes the directories of copies a process that ended without Close left in tmp (it was
 // killed, or it crashed): those of a process id no process has, and those of this process's own id, which

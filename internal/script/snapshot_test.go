@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -379,6 +380,7 @@ func mustSymlink(t *testing.T, target, link string) {
 // again). A running process's directory, and anything not named as ours, stay.
 func TestSnapshotRemovesWhatAnEndedProcessLeft(t *testing.T) {
 	tmp := privateTemp(t)
+	staleRootsSweep = sync.Once{} // as in a process that has made no directory yet
 	ended := exec.Command("true")
 	if err := ended.Run(); err != nil {
 		t.Fatal(err)
@@ -412,5 +414,17 @@ func TestSnapshotRemovesWhatAnEndedProcessLeft(t *testing.T) {
 			strings.HasPrefix(filepath.Base(d), "fresh-")
 	}) {
 		t.Errorf("no copy of the loaded script in this process's directory: %v", got)
+	}
+
+	// A second Snapshots of this process leaves the first one's directory alone.
+	before := snapshotDirs(t, tmp)
+	other, _ := newSnapshotLoader(t)
+	if _, err := other.Load(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range before {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("the first Snapshots' copy went when a second one loaded: %v", err)
+		}
 	}
 }

@@ -158,16 +158,28 @@ func expectQuietSyncs(o client.Object, ns string) {
 func eventReasonsOf(o client.Object) []string {
 	var out []string
 	Eventually(func() []string {
-		var list eventsv1.EventList
-		Expect(k8sClient.List(ctx, &list, client.InNamespace(o.GetNamespace()))).To(Succeed())
-		out = out[:0]
-		for _, e := range list.Items {
-			if e.Regarding.Name == o.GetName() && !strings.EqualFold(e.Regarding.Kind, "GiteaProvider") {
-				out = append(out, e.Reason)
-			}
-		}
+		out = eventFieldOf(o, func(e eventsv1.Event) string { return e.Reason })
 		return out
 	}, eventually, poll).ShouldNot(BeEmpty())
+	return out
+}
+
+// eventNotesOf lists the notes of the events about o, for Eventually.
+func eventNotesOf(o client.Object) func() []string {
+	return func() []string { return eventFieldOf(o, func(e eventsv1.Event) string { return e.Note }) }
+}
+
+// eventFieldOf lists a field of each event about o (a managed resource: events about a GiteaProvider of
+// the same name are not o's).
+func eventFieldOf(o client.Object, field func(eventsv1.Event) string) []string {
+	var list eventsv1.EventList
+	Expect(k8sClient.List(ctx, &list, client.InNamespace(o.GetNamespace()))).To(Succeed())
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == o.GetName() && !strings.EqualFold(e.Regarding.Kind, "GiteaProvider") {
+			out = append(out, field(e))
+		}
+	}
 	return out
 }
 

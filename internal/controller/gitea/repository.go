@@ -71,6 +71,7 @@ func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repos
 		repo.Owner != nil && redirected(owner, repo.Owner.UserName, repo.ID, r.Status.ID)) {
 		repo = nil
 	}
+	replaced := false
 	if r.Status.ID != 0 && (repo == nil || repo.ID != r.Status.ID) {
 		byID, resp, err := c.SDK.GetRepoByID(r.Status.ID)
 		if err = giteaclient.Wrap(resp, err); err != nil && !giteaclient.IsNotFound(err) {
@@ -78,6 +79,9 @@ func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repos
 		}
 		if err == nil && byID.Owner != nil && strings.EqualFold(byID.Owner.UserName, owner) {
 			repo = byID
+		} else {
+			// Ours is gone, or went to another owner: whatever holds the name now is someone else's.
+			replaced = repo != nil
 		}
 	}
 	if repo == nil {
@@ -91,7 +95,7 @@ func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repos
 	if _, differs := archiveChange(r, repo); differs {
 		fields = append(fields, "archived")
 	}
-	return Observation{Exists: true, ID: repo.ID, Drift: fields, State: repo}, nil
+	return Observation{Exists: true, ID: repo.ID, Drift: fields, State: repo, Replaced: replaced}, nil
 }
 
 func getRepo(c *Conn, owner, name string) (*sdk.Repository, error) {

@@ -17,6 +17,7 @@ limitations under the License.
 package gitea
 
 import (
+	"fmt"
 	"net/http"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -199,6 +200,34 @@ var _ = Describe("Repository", func() {
 		update(o, func(got *giteav1alpha1.Organization) { got.Spec.Username = "repo-ref-org2" })
 		Eventually(func() string { return fresh(r).Status.AtProvider.Owner }, eventually, poll).Should(Equal("repo-ref-org2"))
 		Expect(conditionOf(r, giteav1alpha1.ConditionReady)()).To(Equal("True/Available"))
+	})
+
+	It("adopts, and does not delete, another repository made under its name once its own is gone", func() {
+		ns := readyProvider()
+		ensureTestOrg()
+		r := newRepo(ns, "app", testOrg, "replaced", nil)
+		Eventually(conditionOf(r, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		created := fresh(r).Status
+		Expect(created.Origin).To(Equal(giteav1alpha1.OriginCreated))
+
+		// Someone deletes it in Gitea, and someone else makes a repository of that name.
+		giteaCall(http.MethodDelete, "/repos/"+testOrg+"/replaced", nil)
+		giteaCall(http.MethodPost, "/orgs/"+testOrg+"/repos", map[string]any{"name": "replaced", "description": "theirs"})
+		theirs, ok := repoInGitea(testOrg + "/replaced")
+		Expect(ok).To(BeTrue())
+		Expect(theirs["id"]).NotTo(BeNumerically("==", created.ID))
+
+		requestSync(r)
+		got := fresh(r).Status
+		Expect(got.ID).To(BeNumerically("==", theirs["id"]))
+		Expect(got.Origin).To(Equal(giteav1alpha1.OriginAdopted))
+		Eventually(eventNotesOf(r), eventually, poll).Should(ContainElement(ContainSubstring(fmt.Sprintf(
+			"the repository this resource had (id %d) is gone from Gitea, and another one is at %s/replaced now (id %d)",
+			created.ID, testOrg, got.ID))))
+
+		deleteCR(r)
+		_, ok = repoInGitea(testOrg + "/replaced")
+		Expect(ok).To(BeTrue(), "a repository someone else made was deleted with the resource")
 	})
 
 	It("renames the repository when its name changes, keeping its id; a taken name is a Conflict", func() {

@@ -100,10 +100,6 @@ type Observation struct {
 	// State is the object as the adapter read it, handed back to Update (Gitea's PATCH resets what it is
 	// not sent, so updates are read-modify-write).
 	State any
-	// Replaced says that the object status.id recorded is confirmed gone and another object (ID) holds the
-	// key now: it is adopted, never counted as created, so that deleting the resource leaves it unless
-	// deletionPolicy says Delete.
-	Replaced bool
 }
 
 // Adapter talks to Gitea for one kind; the generic reconciler does everything else (provider, finalizer,
@@ -254,10 +250,12 @@ func (r *ManagedReconciler[T]) sync(ctx context.Context, conn *Conn, obj T, obs 
 		status.Origin = giteav1alpha1.OriginCreated
 		r.event(obj, "Normal", giteav1alpha1.ReasonCreating, "Create", "created the %s %s in Gitea",
 			strings.ToLower(r.kind), r.adapter.Key(conn, obj))
-	case obs.Replaced:
-		r.event(obj, "Warning", "Adopted", "Adopt", "the %s this resource had (id %d) is gone from Gitea, and "+
-			"another one is at %s now (id %d): adopted, so deleting the resource leaves it unless deletionPolicy "+
-			"is Delete", strings.ToLower(r.kind), status.ID, r.adapter.Key(conn, obj), obs.ID)
+	case status.ID != 0 && obs.ID != 0 && obs.ID != status.ID:
+		// Found with another id than the one recorded: that one is gone (or out of the key's reach). Whoever
+		// made this one, it is not counted as created.
+		r.event(obj, "Warning", "Adopted", "Adopt", "the %s this resource had (id %d) is no longer %s, another "+
+			"one is (id %d): adopted, so deleting the resource leaves it unless deletionPolicy is Delete",
+			strings.ToLower(r.kind), status.ID, r.adapter.Key(conn, obj), obs.ID)
 		status.Origin = giteav1alpha1.OriginAdopted
 	case status.Origin == "":
 		// Found without a record of creating it: ours only if the create-pending marker says so.

@@ -56,36 +56,11 @@ func (a repositories) Key(c *Conn, r *giteav1alpha1.Repository) string {
 	return strings.ToLower(a.owner(c, r) + "/" + string(r.Spec.Name))
 }
 
-// Observe reads the repository by owner and name, or by the id the status recorded when that finds no
-// repository of ours (a rename in the spec, or one made in Gitea).
+// Observe reads the repository find finds.
 func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repository) (Observation, error) {
-	owner, name := a.owner(c, r), string(r.Spec.Name)
-	repo, err := getRepo(c, owner, name)
-	if err != nil && !giteaclient.IsNotFound(err) {
+	repo, err := a.find(c, r)
+	if err != nil || repo == nil {
 		return Observation{}, err
-	}
-	// Gitea redirects an old name, of the repository or of its owner, to what was renamed from it
-	// (redirected), and the new name of a rename may be another repository's: once the status has an id,
-	// what has another id is ours only if ours is gone.
-	if repo != nil && (redirected(name, repo.Name, repo.ID, r.Status.ID) ||
-		repo.Owner != nil && redirected(owner, repo.Owner.UserName, repo.ID, r.Status.ID)) {
-		repo = nil
-	}
-	replaced := false
-	if r.Status.ID != 0 && (repo == nil || repo.ID != r.Status.ID) {
-		byID, resp, err := c.SDK.GetRepoByID(r.Status.ID)
-		if err = giteaclient.Wrap(resp, err); err != nil && !giteaclient.IsNotFound(err) {
-			return Observation{}, err
-		}
-		if err == nil && byID.Owner != nil && strings.EqualFold(byID.Owner.UserName, owner) {
-			repo = byID
-		} else {
-			// Ours is gone, or went to another owner: whatever holds the name now is someone else's.
-			replaced = repo != nil
-		}
-	}
-	if repo == nil {
-		return Observation{}, nil
 	}
 	r.Status.AtProvider = repositoryObservation(repo)
 	_, fields := repositoryChanges(r, repo)
@@ -95,7 +70,34 @@ func (a repositories) Observe(_ context.Context, c *Conn, r *giteav1alpha1.Repos
 	if _, differs := archiveChange(r, repo); differs {
 		fields = append(fields, "archived")
 	}
-	return Observation{Exists: true, ID: repo.ID, Drift: fields, State: repo, Replaced: replaced}, nil
+	return Observation{Exists: true, ID: repo.ID, Drift: fields, State: repo}, nil
+}
+
+// find finds the resource's repository: the one of the id the status recorded, as long as the spec's owner
+// has it (under any name: a rename the spec asks for, or one made in Gitea). For a resource with no id yet,
+// or whose repository is gone, it is the one at the spec's owner and name, whoever made it (the reconciler
+// then adopts it). Gitea redirects an old name, of the repository or of its owner, to what was renamed from
+// it (redirected): a repository reached that way is never one to take.
+func (a repositories) find(c *Conn, r *giteav1alpha1.Repository) (*sdk.Repository, error) {
+	owner, name := a.owner(c, r), string(r.Spec.Name)
+	repo, err := getRepo(c, owner, name)
+	if err != nil && !giteaclient.IsNotFound(err) {
+		return nil, err
+	}
+	if repo != nil && (redirected(name, repo.Name, repo.ID, r.Status.ID) ||
+		repo.Owner != nil && redirected(owner, repo.Owner.UserName, repo.ID, r.Status.ID)) {
+		repo = nil
+	}
+	if r.Status.ID != 0 && (repo == nil || repo.ID != r.Status.ID) {
+		byID, resp, err := c.SDK.GetRepoByID(r.Status.ID)
+		if err = giteaclient.Wrap(resp, err); err != nil && !giteaclient.IsNotFound(err) {
+			return nil, err
+		}
+		if err == nil && byID.Owner != nil && strings.EqualFold(byID.Owner.UserName, owner) {
+			return byID, nil
+		}
+	}
+	return repo, nil
 }
 
 func getRepo(c *Conn, owner, name string) (*sdk.Repository, error) {
@@ -317,11 +319,17 @@ func branchExists(c *Conn, owner, name, branch string) error {
 }
 
 // Delete deletes the repository where Gitea last had it.
+// Delete deletes the repository find finds, unless the status recorded another: then the resource's own is
+// gone, and the one at its name is someone else's.
 func (a repositories) Delete(_ context.Context, c *Conn, r *giteav1alpha1.Repository) error {
-	owner, name := r.GiteaFullName()
-	if owner == "" || name == "" {
-		owner, name = a.owner(c, r), string(r.Spec.Name)
+	repo, err := a.find(c, r)
+	if err != nil || repo == nil || r.Status.ID != 0 && repo.ID != r.Status.ID {
+		return err
 	}
-	resp, err := c.SDK.DeleteRepo(owner, name)
+	owner := a.owner(c, r)
+	if repo.Owner != nil {
+		owner = repo.Owner.UserName
+	}
+	resp, err := c.SDK.DeleteRepo(owner, repo.Name)
 	return giteaclient.Wrap(resp, err)
 }

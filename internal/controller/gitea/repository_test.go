@@ -222,12 +222,22 @@ var _ = Describe("Repository", func() {
 		Expect(got.ID).To(BeNumerically("==", theirs["id"]))
 		Expect(got.Origin).To(Equal(giteav1alpha1.OriginAdopted))
 		Eventually(eventNotesOf(r), eventually, poll).Should(ContainElement(ContainSubstring(fmt.Sprintf(
-			"the repository this resource had (id %d) is gone from Gitea, and another one is at %s/replaced now (id %d)",
+			"the repository this resource had (id %d) is no longer %s/replaced, another one is (id %d)",
 			created.ID, testOrg, got.ID))))
 
 		deleteCR(r)
 		_, ok = repoInGitea(testOrg + "/replaced")
 		Expect(ok).To(BeTrue(), "a repository someone else made was deleted with the resource")
+
+		// The same, deleted before any sync has seen the new repository: the status still says Created.
+		unseen := newRepo(ns, "unseen", testOrg, "replaced-unseen", nil)
+		Eventually(conditionOf(unseen, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		Expect(fresh(unseen).Status.Origin).To(Equal(giteav1alpha1.OriginCreated))
+		giteaCall(http.MethodDelete, "/repos/"+testOrg+"/replaced-unseen", nil)
+		giteaCall(http.MethodPost, "/orgs/"+testOrg+"/repos", map[string]any{"name": "replaced-unseen"})
+		deleteCR(unseen)
+		_, ok = repoInGitea(testOrg + "/replaced-unseen")
+		Expect(ok).To(BeTrue(), "a repository someone else made was deleted with a resource that never saw it")
 	})
 
 	It("renames the repository when its name changes, keeping its id; a taken name is a Conflict", func() {

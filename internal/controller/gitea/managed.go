@@ -336,6 +336,13 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 		r.setReady(obj, metav1.ConditionFalse, giteav1alpha1.ReasonDeleting, "deleting the %s in Gitea", strings.ToLower(r.kind))
 		provider, conn, err := r.connect(ctx, obj, true)
 		if err == nil {
+			if other, ok := r.foundOther(ctx, conn, obj); ok {
+				r.event(obj, "Warning", "Orphaned", "Delete", "left the %s %s in place: the one this resource had "+
+					"(id %d) is gone, and this one (id %d) was not made by it", strings.ToLower(r.kind),
+					r.adapter.Key(conn, obj), obj.ManagedStatus().ID, other)
+				controllerutil.RemoveFinalizer(obj, giteav1alpha1.ResourceFinalizer)
+				return ctrl.Result{}, client.IgnoreNotFound(r.client.Update(ctx, obj))
+			}
 			// An object already gone, or gone with the repository or organization holding it, is deleted.
 			err = r.ops.record(r.kind, operationDelete, func() error { return ignoreAbsent(r.adapter.Delete(ctx, conn, obj)) })
 		}
@@ -352,6 +359,23 @@ func (r *ManagedReconciler[T]) finalize(ctx context.Context, obj, orig T) (ctrl.
 	}
 	controllerutil.RemoveFinalizer(obj, giteav1alpha1.ResourceFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.client.Update(ctx, obj))
+}
+
+// foundOther says whether the object at the resource's key in Gitea is another (its id) than the one the
+// status recorded, which is then gone: it is someone else's, and deleting the resource must leave it. An
+// adapter's Delete may look the object up by its key when its id finds nothing (a Team by its name). When
+// Observe fails, it cannot tell, and Delete decides alone.
+func (r *ManagedReconciler[T]) foundOther(ctx context.Context, conn *Conn, obj T) (int64, bool) {
+	id := obj.ManagedStatus().ID
+	if id == 0 {
+		return 0, false
+	}
+	// On a copy: Observe records what it read into the status, which a deletion does not report.
+	obs, err := r.adapter.Observe(ctx, conn, obj.DeepCopyObject().(T))
+	if err != nil || !obs.Exists || obs.ID == 0 || obs.ID == id {
+		return 0, false
+	}
+	return obs.ID, true
 }
 
 // deletes says whether deleting the resource deletes its Gitea object: deletionPolicy, or when unset

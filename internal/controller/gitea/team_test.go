@@ -207,6 +207,27 @@ var _ = Describe("Team", func() {
 		Expect(conditionMessage(second, giteav1alpha1.ConditionReady)).To(ContainSubstring(ns + "/ops"))
 	})
 
+	It("never deletes a team someone else made at its name once its own is gone", func() {
+		ns := readyProvider()
+		createOrgInGitea("treplaced")
+		t := newTeam(ns, "ops", "treplaced", "ops", nil)
+		Eventually(conditionOf(t, giteav1alpha1.ConditionReady), eventually, poll).Should(Equal("True/Available"))
+		mine := fresh(t).Status
+		Expect(mine.Origin).To(Equal(giteav1alpha1.OriginCreated))
+
+		// Deleted in Gitea, and another team of that name made there, before any sync has seen either.
+		giteaCall(http.MethodDelete, fmt.Sprintf("/teams/%d", mine.ID), nil)
+		createTeamInGitea("treplaced", "ops")
+		theirs, ok := teamInGitea("treplaced", "ops")
+		Expect(ok).To(BeTrue())
+		deleteCR(t)
+		got, ok := teamInGitea("treplaced", "ops")
+		Expect(ok).To(BeTrue(), "a team someone else made was deleted with the resource")
+		Expect(got["id"]).To(Equal(theirs["id"]))
+		Eventually(eventNotesOf(t), eventually, poll).Should(ContainElement(fmt.Sprintf("left the team treplaced/ops in place: the one "+
+			"this resource had (id %d) is gone, and this one (id %v) was not made by it", mine.ID, theirs["id"])))
+	})
+
 	It("takes an organization name Gitea only redirects as missing: never creates a team in the organization renamed from it, nor adopts one there", func() {
 		ns := readyProvider()
 		createOrgInGitea("team-org-was")

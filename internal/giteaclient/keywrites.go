@@ -25,13 +25,14 @@ import (
 // of every provider of this process that names it.
 var keyWriteLocks sync.Map // root URL → chan struct{} (a lock whose wait ends with ctx)
 
-// WithKeyWriteLock runs write (a call that adds or deletes an SSH key) while no other such call of this
-// process is in flight to the same Gitea.
+// WithKeyWriteLock runs write while no other such call of this process is in flight to the same Gitea:
+// write is a call that adds or deletes an SSH key, or one after which Gitea rewrites its authorized_keys
+// file (deleting a user, or a repository with deploy keys).
 //
-// Gitea (1.26 included) deadlocks for good when it adds a key while it deletes one, if it keeps an
-// authorized_keys file (its default with OpenSSH) and runs on SQLite: adding takes the file's lock inside
-// a database transaction, deleting takes the lock and then reads the keys, which waits for that
-// transaction. One write at a time from us cannot interleave so.
+// Gitea (1.26 included) deadlocks for good when it adds a key while it rewrites that file, if it keeps one
+// (its default with OpenSSH) and runs on SQLite: adding takes the file's lock inside a database
+// transaction, rewriting takes the lock and then reads the keys, which waits for that transaction. One such
+// call at a time from us cannot interleave so.
 func (c *Client) WithKeyWriteLock(ctx context.Context, write func() error) error {
 	v, _ := keyWriteLocks.LoadOrStore(c.root, make(chan struct{}, 1))
 	lock := v.(chan struct{})

@@ -321,7 +321,7 @@ func branchExists(c *Conn, owner, name, branch string) error {
 // Delete deletes the repository where Gitea last had it.
 // Delete deletes the repository find finds, unless the status recorded another: then the resource's own is
 // gone, and the one at its name is someone else's.
-func (a repositories) Delete(_ context.Context, c *Conn, r *giteav1alpha1.Repository) error {
+func (a repositories) Delete(ctx context.Context, c *Conn, r *giteav1alpha1.Repository) error {
 	repo, err := a.find(c, r)
 	if err != nil || repo == nil || r.Status.ID != 0 && repo.ID != r.Status.ID {
 		return err
@@ -330,6 +330,10 @@ func (a repositories) Delete(_ context.Context, c *Conn, r *giteav1alpha1.Reposi
 	if repo.Owner != nil {
 		owner = repo.Owner.UserName
 	}
-	resp, err := c.SDK.DeleteRepo(owner, repo.Name)
-	return giteaclient.Wrap(resp, err)
+	// Gitea rewrites its authorized_keys file after deleting a repository with deploy keys: see
+	// WithKeyWriteLock.
+	return c.Client.WithKeyWriteLock(ctx, func() error {
+		resp, err := c.SDK.DeleteRepo(owner, repo.Name)
+		return giteaclient.Wrap(resp, err)
+	})
 }

@@ -273,7 +273,11 @@ func (giteaUsers) Delete(ctx context.Context, c *Conn, u *giteav1alpha1.User) er
 	if u.Spec.Purge {
 		query.Set("purge", "true")
 	}
-	_, err = c.Client.Do(ctx, http.MethodDelete, "/admin/users/"+url.PathEscape(name), query, nil, nil)
+	// Gitea rewrites its authorized_keys file after deleting a user: see WithKeyWriteLock.
+	err = c.Client.WithKeyWriteLock(ctx, func() error {
+		_, err := c.Client.Do(ctx, http.MethodDelete, "/admin/users/"+url.PathEscape(name), query, nil, nil)
+		return err
+	})
 	if giteaclient.IsValidation(err) && !u.Spec.Purge {
 		return reasonf(giteav1alpha1.ReasonDeleteRefused, "Gitea refuses to delete user %s: %v; set purge: true to "+
 			"delete it with its repositories, organization memberships and packages", name, err)

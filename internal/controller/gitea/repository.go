@@ -318,7 +318,6 @@ func branchExists(c *Conn, owner, name, branch string) error {
 	return err
 }
 
-// Delete deletes the repository where Gitea last had it.
 // Delete deletes the repository find finds, unless the status recorded another: then the resource's own is
 // gone, and the one at its name is someone else's.
 func (a repositories) Delete(ctx context.Context, c *Conn, r *giteav1alpha1.Repository) error {

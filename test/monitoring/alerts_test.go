@@ -37,7 +37,7 @@ import (
 
 // What promtool's rule tests do, on Prometheus' own rule evaluation: each alert of the PrometheusRule is
 // evaluated every minute over series written in promqltest's load syntax (one sample a minute, the first at
-// minute 0), and the specs say when it fires. Each alert fires on the failure it names, with the labels
+// minute 0), and the tests say when it fires. Each alert fires on the failure it names, with the labels
 // its summary uses, and stays quiet for a healthy system and for a failure too short to act on.
 
 // evaluation is how one alert went over a scenario.

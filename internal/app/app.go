@@ -205,6 +205,10 @@ func Run(ctx context.Context, o *options.Options, hooks Hooks) error {
 	probes.AddReadinessCheck("caches", health.CacheSynced(mgr.GetCache().WaitForCacheSync))
 	loaded := health.NewGate(string(o.Mode) + " mode is starting")
 	probes.AddReadinessCheck("loaded", loaded.Check)
+	if o.LeaderElect {
+		probes.AddReadinessCheck("lease", newLeaseAccess(mgr.GetClient(), o.LeaderElectionNamespace,
+			o.LeaderElectionID, setupLog).Check)
+	}
 	if o.ProbeAddr != "0" && o.ProbeAddr != "" {
 		server, err := probes.Runnable(o.ProbeAddr)
 		if err != nil {

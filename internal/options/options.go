@@ -279,6 +279,7 @@ func Parse(args []string, getenv Getenv, output io.Writer) (*Options, error) {
 	if err := o.setLeaderElectionID(set["leader-election-id"]); err != nil {
 		return nil, err
 	}
+	o.warnIfUnelected(getenv)
 	if nuoperator != "" {
 		ns, name, ok := strings.Cut(nuoperator, "/")
 		if !ok || validation.IsDNS1123Label(ns) != nil || validation.IsDNS1123Subdomain(name) != nil {
@@ -460,4 +461,14 @@ func rustLogGlobalLevel(filter string) string {
 		}
 	}
 	return ""
+}
+
+// warnIfUnelected warns a process in a pod that elects no leader: each of its replicas would reconcile
+// everything. Our Deployments turn leader election on; nuop's deployment guide shows some that do not. The
+// fetch sidecar runs in every replica by design.
+func (o *Options) warnIfUnelected(getenv Getenv) {
+	if _, inPod := getenv("KUBERNETES_SERVICE_HOST"); inPod && !o.LeaderElect && o.Mode != ModeFetch {
+		o.Warnings = append(o.Warnings, "leader election is off (--leader-elect, ENABLE_LEADER_ELECTION=true): "+
+			"run one replica only, since each replica reconciles everything (scripts run twice, Gitea is written twice)")
+	}
 }

@@ -99,6 +99,10 @@ func envOf(m map[string]string) Getenv {
 	}
 }
 
+// noLeaderElection is the warning of a replica in a pod without leader election.
+const noLeaderElection = "leader election is off (--leader-elect, ENABLE_LEADER_ELECTION=true): run one replica " +
+	"only, since each replica reconciles everything (scripts run twice, Gitea is written twice)"
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name string
@@ -117,7 +121,15 @@ func TestParse(t *testing.T) {
 			want: with(defaults(ModeFetch, ":8082"), func(v *view) { v.NuOperator, v.Instance = "ops/demo", "ops/demo" })},
 		{name: "a managed operator's instance is its NuOperator; in a pod the sidecar fetches",
 			args: []string{"--mode=managed", "--nuoperator=ops/demo"}, env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1"},
-			want: with(defaults(ModeManaged, ":8080"), func(v *view) { v.NuOperator, v.Instance = "ops/demo", "ops/demo" })},
+			want: with(defaults(ModeManaged, ":8080"), func(v *view) {
+				v.NuOperator, v.Instance, v.Warnings = "ops/demo", "ops/demo", []string{noLeaderElection}
+			})},
+		{name: "in a pod with leader election on, no warning",
+			env:  map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1", "NUOP_MODE": "standard", "ENABLE_LEADER_ELECTION": "true"},
+			want: with(defaults(ModeStandard, ":8080"), func(v *view) { v.LeaderElect = true })},
+		{name: "in a pod, the fetch sidecar elects no leader and is not warned",
+			args: []string{"--mode", "fetch", "--nuoperator", "ops/demo"}, env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1"},
+			want: with(defaults(ModeFetch, ":8082"), func(v *view) { v.NuOperator, v.Instance = "ops/demo", "ops/demo" })},
 		{name: "out of a cluster a managed operator fetches in-process", args: []string{"--mode=managed", "--nuoperator=ops/demo"},
 			want: with(defaults(ModeManaged, ":8080"), func(v *view) {
 				v.NuOperator, v.Instance, v.FetchInProcess = "ops/demo", "ops/demo", true
@@ -129,6 +141,7 @@ func TestParse(t *testing.T) {
 			env: map[string]string{"KUBERNETES_SERVICE_HOST": "10.0.0.1"},
 			want: with(defaults(ModeManaged, ":8080"), func(v *view) {
 				v.NuOperator, v.Instance, v.FetchInProcess = "ops/demo", "ops/demo", true
+				v.Warnings = []string{noLeaderElection}
 			})},
 		{name: "mode is case-insensitive", env: map[string]string{"NUOP_MODE": "Standard"},
 			want: defaults(ModeStandard, ":8080")},

@@ -111,12 +111,18 @@ var _ = Describe("the manager process", func() {
 		const lease = "probe-test.nuop.kemper.buzz"
 		r := startManager("--leader-elect", "--leader-election-namespace=default", "--leader-election-id="+lease)
 
-		Expect(utils.WaitForStatus(r.probes+"/readyz", http.StatusOK, 30*time.Second)).To(Succeed())
-		for _, path := range []string{"/healthz", "/health", "/readyz", "/ready", "/readyz/loaded", "/readyz/caches"} {
-			code, body := get(r.probes + path)
-			Expect(code).To(Equal(http.StatusOK), "%s answered %s", path, body)
-		}
+		// Ready as a standby first; becoming the leader starts the controllers, and readiness waits again for
+		// their caches: every path answers 200 once they have synced.
 		Eventually(func() string { return leaseHolder(lease) }).WithTimeout(30 * time.Second).ShouldNot(BeEmpty())
+		Eventually(func() []string {
+			var notReady []string
+			for _, path := range []string{"/healthz", "/health", "/readyz", "/ready", "/readyz/loaded", "/readyz/caches", "/readyz/lease"} {
+				if code, body := get(r.probes + path); code != http.StatusOK {
+					notReady = append(notReady, fmt.Sprintf("%s answered %d: %s", path, code, body))
+				}
+			}
+			return notReady
+		}).WithTimeout(30 * time.Second).Should(BeEmpty())
 
 		code, body := get(r.metrics)
 		Expect(code).To(Equal(http.StatusOK))

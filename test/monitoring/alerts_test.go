@@ -69,6 +69,28 @@ func alertRules(t *testing.T) map[string]monitoringv1.Rule {
 	return out
 }
 
+// ruleLookup returns the lookup of the PrometheusRule's alerts by name, for subtests, and fails t at its end
+// for each alert never looked up (it has no scenario <kind of scenario>).
+func ruleLookup(t *testing.T, scenario string) func(t *testing.T, alert string) monitoringv1.Rule {
+	all := alertRules(t)
+	tested := map[string]bool{}
+	t.Cleanup(func() {
+		for name := range all {
+			if !tested[name] {
+				t.Errorf("alert %s has no scenario %s", name, scenario)
+			}
+		}
+	})
+	return func(t *testing.T, alert string) monitoringv1.Rule {
+		rule, ok := all[alert]
+		if !ok {
+			t.Fatalf("the PrometheusRule has no alert %s", alert)
+		}
+		tested[alert] = true
+		return rule
+	}
+}
+
 // evaluate runs rule every minute from 0 to minutes over series.
 func evaluate(t *testing.T, rule monitoringv1.Rule, series string, minutes int) evaluation {
 	t.Helper()
@@ -129,16 +151,10 @@ type healthy struct{ name, alert, series string }
 // TestAlertsFireOnTheFailureTheyName: by the minute the alert's for and its range allow, with the labels its
 // summary uses, and only for what fails.
 func TestAlertsFireOnTheFailureTheyName(t *testing.T) {
-	all := alertRules(t)
-	tested := map[string]bool{}
+	ruleOf := ruleLookup(t, "it fires in")
 	for _, tt := range failures {
 		t.Run(tt.alert, func(t *testing.T) {
-			rule, ok := all[tt.alert]
-			if !ok {
-				t.Fatalf("the PrometheusRule has no alert %s", tt.alert)
-			}
-			tested[tt.alert] = true
-			got := evaluate(t, rule, tt.series, hour)
+			got := evaluate(t, ruleOf(t, tt.alert), tt.series, hour)
 			if got.firstFiring < 0 || got.firstFiring > tt.firesBy {
 				t.Errorf("first fired at minute %d, want by minute %d (-1: never)", got.firstFiring, tt.firesBy)
 			}
@@ -147,33 +163,17 @@ func TestAlertsFireOnTheFailureTheyName(t *testing.T) {
 			}
 		})
 	}
-	for name := range all {
-		if !tested[name] {
-			t.Errorf("alert %s has no scenario it fires in", name)
-		}
-	}
 }
 
 // TestAlertsStayQuiet for a healthy system and for a failure too short to act on.
 func TestAlertsStayQuiet(t *testing.T) {
-	all := alertRules(t)
-	tested := map[string]bool{}
+	ruleOf := ruleLookup(t, "it stays quiet in")
 	for _, tt := range quiet {
 		t.Run(tt.name, func(t *testing.T) {
-			rule, ok := all[tt.alert]
-			if !ok {
-				t.Fatalf("the PrometheusRule has no alert %s", tt.alert)
-			}
-			tested[tt.alert] = true
-			if got := evaluate(t, rule, tt.series, hour); got.firstFiring >= 0 {
+			if got := evaluate(t, ruleOf(t, tt.alert), tt.series, hour); got.firstFiring >= 0 {
 				t.Errorf("fired at minute %d with %v", got.firstFiring, got.labels)
 			}
 		})
-	}
-	for name := range all {
-		if !tested[name] {
-			t.Errorf("alert %s has no scenario it stays quiet in", name)
-		}
 	}
 }
 

@@ -57,9 +57,6 @@ func TestBeforeDeadline(t *testing.T) {
 // A suite whose spec never returns, run by go test with a short -timeout, fails on Ginkgo's timeout with
 // the spec's name and runs its cleanup, instead of go test's panic.
 func TestHungSpecFailsByName(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a test binary")
-	}
 	dir := t.TempDir()
 	cleanedUp := filepath.Join(dir, "cleaned-up")
 	cmd := exec.Command("go", "test", "./testdata/hangs", "-count=1", "-timeout=20s")
